@@ -1,0 +1,127 @@
+"""Setting up a maillage database: migrations, the shipped open data, the demo practitioners.
+
+``initialise()`` is what ``maillage demo``, ``maillage serve`` and ``maillage report`` call first:
+on a fresh data folder it creates the database and imports everything shipped; afterwards it
+only checks that this was done (a few milliseconds).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from maillage.imports import ImportReport
+
+DEFAULT_TERRITORY = os.environ.get("MAILLAGE_DEFAULT_TERRITORY", "departement:52")
+
+
+def migrate() -> None:
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _initialised() -> bool:
+    if "territory_commune" not in connection.introspection.table_names():
+        return False
+    from maillage.directory.models import Practitioner
+    from maillage.territory.models import Commune
+
+    return Commune.objects.exists() and Practitioner.objects.filter(synthetic=True).exists()
+
+
+def demo_departements(territory_spec: str = DEFAULT_TERRITORY, margin_km: float = 15.0) -> list[str]:
+    """The départements of the default territory and their neighbours.
+
+    Synthetic practitioners are generated there too, so that accessibility near the border is
+    not underestimated (patients cross département lines). Neighbours are found from commune
+    centroids closer than ``margin_km``, which works for any territory.
+    """
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    from maillage.territory.models import Commune
+    from maillage.territory.services import resolve
+
+    territory = resolve(territory_spec)
+    inside = territory.communes.filter(latitude__isnull=False)
+    own = sorted(set(inside.values_list("departement_id", flat=True)))
+    pts = np.array(list(inside.values_list("latitude", "longitude")), dtype=float)
+    if not len(pts):
+        return own
+    lat0 = np.radians(pts[:, 0].mean())
+    scale = np.array([111.2, 111.2 * np.cos(lat0)])
+    tree = cKDTree(pts * scale)
+    others = Commune.objects.filter(latitude__isnull=False).exclude(departement_id__in=own)
+    lat_min, lat_max = pts[:, 0].min() - 1, pts[:, 0].max() + 1
+    others = others.filter(latitude__gte=lat_min, latitude__lte=lat_max)
+    rows = list(others.values_list("departement_id", "latitude", "longitude"))
+    if not rows:
+        return own
+    deps = np.array([r[0] for r in rows])
+    opts = np.array([(r[1], r[2]) for r in rows], dtype=float) * scale
+    dist, _ = tree.query(opts, distance_upper_bound=margin_km)
+    return sorted(set(own) | set(deps[np.isfinite(dist)].tolist()))
+
+
+def run_named_import(
+    dataset: str, path: str | Path | None = None, departements: list[str] | None = None
+) -> list[ImportReport]:
+    from maillage.directory import synthetic
+    from maillage.directory.services import import_finess, import_fhir_bundle, import_rpps
+    from maillage.observatory.imports import import_apl, import_cartosante, import_departement_stats
+    from maillage.territory.services import import_geography
+
+    if dataset in ("rpps", "fhir") and not path:
+        raise ValueError(f"maillage import {dataset} attend le chemin du fichier à importer")
+    if path and dataset in ("all", "geography", "synthetic"):
+        raise ValueError(f"maillage import {dataset} n'accepte pas de fichier")
+    simple = {
+        "finess": import_finess,
+        "apl": import_apl,
+        "cartosante": import_cartosante,
+        "insee": import_departement_stats,
+        "rpps": import_rpps,
+        "fhir": import_fhir_bundle,
+    }
+    if dataset in simple:
+        return [simple[dataset](Path(path) if path else None)]
+    if dataset == "geography":
+        return [import_geography()]
+    if dataset == "synthetic":
+        return [synthetic.generate(departements or demo_departements())]
+    if dataset == "all":
+        reports = [import_geography()]
+        reports += [f(None) for f in (import_finess, import_apl, import_cartosante,
+                                      import_departement_stats)]  # fmt: skip
+        reports.append(synthetic.generate(departements or demo_departements()))
+        return reports
+    raise ValueError(f"jeu de données inconnu : {dataset}")
+
+
+def initialise(force: bool = False, progress: Callable[[str], None] = print) -> None:
+    """Create the database and import the shipped data, unless already done."""
+    migrate()
+    if not force and _initialised():
+        return
+    start = time.perf_counter()
+    db = settings.DATABASES["default"]
+    where = db["NAME"] if db["ENGINE"].endswith("sqlite3") else f"{db['ENGINE']} {db['NAME']}"
+    progress(f"Initialisation de la base maillage ({where})…")
+    for report in run_named_import("all"):
+        progress(f"  {report}")
+    progress(f"Base prête en {time.perf_counter() - start:.0f} s.")
+
+
+def serve(host: str, port: int, progress: Callable[[str], None] = print) -> None:
+    """Serve the web application with waitress (static files through WhiteNoise)."""
+    from waitress import serve as waitress_serve
+
+    from maillage.wsgi import application
+
+    progress(f"maillage est servi sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    waitress_serve(application, host=host, port=port, threads=8, ident="maillage")

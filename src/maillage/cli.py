@@ -1,0 +1,208 @@
+"""The ``maillage`` command.
+
+Analyst commands that work on plain files (``accessibility``) never touch Django. Commands that
+need the database set Django up, and initialise the embedded database on first use, so that
+``maillage report departement:52`` works on a fresh install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maillage.settings")
+    import django
+
+    django.setup()
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import initialise
+
+    initialise(force=getattr(args, "force", False), progress=_say)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import migrate, run_named_import
+
+    migrate()
+    departements = args.departements.split(",") if args.departements else None
+    for report in run_named_import(args.dataset, args.path, departements=departements):
+        _say(str(report))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.observatory.diagnostic import compute
+    from maillage.observatory.reports import write_reports
+    from maillage.bootstrap import initialise
+    from maillage.territory.services import resolve
+
+    initialise(progress=_say)
+    territory = resolve(args.territory)
+    start = time.perf_counter()
+    figures = compute(territory)
+    if args.format == "json":
+        json.dump(figures, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    formats = [f.strip() for f in args.format.split(",")]
+    output = Path(args.output) if args.output else Path.cwd()
+    paths = write_reports(territory, figures, output, formats)
+    for path in paths:
+        print(path)
+    _say(f"Rapport « {territory.name} » écrit en {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_accessibility(args: argparse.Namespace) -> int:
+    from maillage.analytics.accessibility import e2sfca, parse_weights
+    from maillage.analytics.travel import costs_from_table
+    from maillage.opendata.costs import read_cost_table
+    from maillage.opendata.tables import read_id_values
+
+    weights = parse_weights(args.weights)
+    demand = read_id_values(args.demand, "population")
+    supply = read_id_values(args.supply, "capacity")
+    table = read_cost_table(args.costs)
+    costs = costs_from_table(
+        table,
+        max_minutes=max(upper for upper, _ in weights),
+        origin_ids=demand.index,
+        destination_ids=supply.index,
+    )
+    result = e2sfca(demand, supply, costs, weights)
+    out = result.rename("accessibility").rename_axis("id").reset_index()
+    if args.output == "-":
+        out.to_csv(sys.stdout, index=False)
+    else:
+        out.to_csv(args.output, index=False)
+        _say(f"{len(out)} lignes écrites dans {args.output}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import initialise, serve
+
+    initialise(progress=_say)
+    serve(args.host, args.port, progress=_say)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import initialise, serve
+
+    initialise(progress=_say)
+    if args.no_serve:
+        return 0
+    serve(args.host, args.port, progress=_say)
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maillage.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["maillage manage", *args.rest])
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maillage",
+        description="Planification et coordination territoriale en santé.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="initialise la base embarquée et lance l'application web")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-serve", action="store_true", help="initialiser seulement")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="lance l'application web")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("init", help="crée la base et importe les données ouvertes embarquées")
+    p.add_argument("--force", action="store_true", help="réimporter même si déjà fait")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("import", help="importe un jeu de données (validé, transactionnel)")
+    p.add_argument(
+        "dataset",
+        choices=["all", "geography", "finess", "apl", "cartosante", "insee", "synthetic",
+                 "rpps", "fhir"],
+    )  # fmt: skip
+    p.add_argument("path", nargs="?", help="fichier (par défaut : celui livré avec maillage)")
+    p.add_argument("--departements", help="pour synthetic : codes séparés par des virgules")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("report", help="diagnostic territorial (HTML, PDF, XLSX ou JSON)")
+    p.add_argument("territory", help="departement:52, epci:200068666, commune:52121, ou un nom court")
+    p.add_argument("--format", default="html,pdf,xlsx", help="html,pdf,xlsx ou json")
+    p.add_argument("--output", help="dossier de sortie (par défaut : le dossier courant)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("accessibility", help="indice E2SFCA sur vos propres fichiers")
+    p.add_argument("--demand", required=True, help="CSV id,population")
+    p.add_argument("--supply", required=True, help="CSV id,capacity")
+    p.add_argument("--costs", required=True, help="CSV ou Parquet origin,destination,minutes")
+    p.add_argument("--weights", default="10:1,15:0.6667,20:0.3333")
+    p.add_argument("--output", default="-", help="CSV id,accessibility (- : sortie standard)")
+    p.set_defaults(func=cmd_accessibility)
+
+    p = sub.add_parser("manage", help="commandes d'administration Django")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from maillage.imports import ImportConsistencyError
+    from maillage.opendata.errors import DataFormatError
+
+    try:
+        return args.func(args)
+    except (DataFormatError, ImportConsistencyError) as exc:
+        _say(f"erreur : {exc}")
+        _say("rien n'a été écrit.")
+        return 2
+    except LookupError as exc:
+        if isinstance(exc, KeyError):
+            raise
+        _say(f"erreur : {exc.args[0] if exc.args else exc}")
+        return 2
+    except ValueError as exc:
+        _say(f"erreur : {exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""Deterministic synthetic practitioners for demonstrations, calibrated on real aggregates.
+
+No open list of individual practitioners could be obtained (the RPPS and ameli extracts are not
+reachable offline), so the demo generates one. Every record is flagged ``synthetic=True`` and every
+page and report built on them says so. What is real and what is invented:
+
+* **Real, used as calibration**: INSEE 2024 counts per département (médecins généralistes,
+  infirmiers, chirurgiens-dentistes), CartoSanté 2024 densities per bassin de vie (généralistes,
+  infirmiers, sages-femmes, orthophonistes), COG populations, FINESS 2021 places (maisons de santé,
+  centres de santé, pharmacies) and the age structure reported in the seeds (CPTS Saint-Dizier
+  project, 2019: 45 % of GPs aged 60+; Centre-Sud Haute-Marne diagnostic, 2021: 58 % aged 55+).
+* **Invented**: the people, their names, ages, exact places, working time, whether they accept
+  new patients.
+
+Method, per département and profession: the target count is the INSEE count when there is one,
+else the sum over bassins de vie of density × population / 10,000. Communes are attached to the
+nearest bassin-de-vie main commune (an approximation: the official commune → bassin de vie table
+is not shipped). Practitioners are spread over bassins de vie in proportion to CartoSanté density ×
+population, then over the communes of a bassin that have a practice anchor (MSP, centre de santé,
+pharmacy or the main commune) in proportion to population. Professions without any open
+aggregate here (masseurs-kinésithérapeutes, specialists) are not generated: reports show "n.d."
+rather than made-up figures.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from scipy.spatial import cKDTree
+
+from maillage.directory.models import Location, Organization, Practitioner, PractitionerRole, Source
+from maillage.imports import ImportReport
+from maillage.observatory.models import BassinVieIndicator, DepartementStat
+from maillage.territory.models import Commune
+
+REFERENCE_YEAR = 2026
+DEFAULT_SEED = 20261122
+
+FINESS_MSP = "603"
+FINESS_CENTRE_SANTE = "124"
+FINESS_PHARMACY = "620"
+
+
+@dataclass(frozen=True)
+class ProfessionSpec:
+    key: str
+    profession_code: str
+    specialty_code: str
+    insee_count: str | None  # column of the INSEE département statistics
+    bv_density: str | None  # CartoSanté column (per 10,000 inhabitants)
+    share_55: float
+    share_60: float
+    share_65: float
+    msp_share: float  # share of those in a commune with an MSP/centre de santé who work there
+
+
+# Age shares: GPs from the seeds (58 % 55+, 45 % 60+; 65+ assumed 20 %); other professions from
+# the CPTS Saint-Dizier offer table (seed 003, 2019: IDEL < 1 % 60+ and 14 % 55+, dentists 24 %
+# 60+ and 33 % 55+, sages-femmes 33 %, orthophonistes 40 % 60+).
+PROFESSIONS = (
+    ProfessionSpec("medecin_generaliste", "10", "SM54", "gp_count_2024", "gp_density_2024",
+                   0.58, 0.45, 0.20, 0.6),
+    ProfessionSpec("infirmier", "60", "", "nurse_count_2024", "nurse_density_2024",
+                   0.14, 0.03, 0.005, 0.2),
+    ProfessionSpec("chirurgien_dentiste", "40", "", "dentist_count_2024", None,
+                   0.33, 0.24, 0.08, 0.3),
+    ProfessionSpec("sage_femme", "50", "", None, "midwife_density_2024",
+                   0.34, 0.33, 0.10, 0.5),
+    ProfessionSpec("orthophoniste", "91", "", None, "speech_therapist_density_2024",
+                   0.45, 0.40, 0.15, 0.3),
+)  # fmt: skip
+
+SURNAMES = (
+    "Martin Bernard Thomas Petit Robert Richard Durand Dubois Moreau Laurent Simon Michel "
+    "Lefebvre Leroy Roux David Bertrand Morel Fournier Girard Bonnet Dupont Lambert Fontaine "
+    "Rousseau Vincent Muller Lefevre Faure Andre Mercier Blanc Guerin Boyer Garnier Chevalier "
+    "Francois Legrand Gauthier Garcia Perrin Robin Clement Morin Nicolas Henry Roussel Mathieu "
+    "Gautier Masson Marchand Duval Denis Dumont Marie Lemaire Noel Meyer Dufour Meunier Brun "
+    "Blanchard Giraud Joly Riviere Lucas Brunet Gaillard Barbier Arnaud Martinez Gerard Roche "
+    "Renard Schmitt Roy Leroux Colin Vidal Caron Picard Roger Fabre Aubert Lemoine Renaud Dumas"
+).split()
+GIVEN_F = (
+    "Marie Nathalie Isabelle Sylvie Catherine Sandrine Valérie Christine Céline Stéphanie Sophie "
+    "Aurélie Julie Camille Émilie Claire Anne Hélène Laure Pauline Léa Manon Chloé Sarah Lucie"
+).split()
+GIVEN_M = (
+    "Jean Philippe Michel Alain Patrick Nicolas Christophe Pierre Laurent Frédéric Éric Olivier "
+    "David Julien Thomas Sébastien Vincent Antoine Mathieu Guillaume Hugo Louis Paul Lucas Marc"
+).split()
+
+
+def _rng(seed: int, departement: str, key: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(f"{departement}/{key}".encode())])
+
+
+def _ages(rng: np.random.Generator, spec: ProfessionSpec, n: int) -> np.ndarray:
+    bands = [(28, 55), (55, 60), (60, 65), (65, 72)]
+    p = np.array(
+        [1 - spec.share_55, spec.share_55 - spec.share_60, spec.share_60 - spec.share_65,
+         spec.share_65]
+    )  # fmt: skip
+    band = rng.choice(len(bands), size=n, p=p / p.sum())
+    low = np.array([bands[b][0] for b in band])
+    high = np.array([bands[b][1] for b in band])
+    return np.floor(low + rng.random(n) * (high - low)).astype(int)
+
+
+def _communes_frame(departements: list[str]) -> pd.DataFrame:
+    rows = Commune.objects.filter(latitude__isnull=False).values(
+        "code", "departement_id", "population", "latitude", "longitude"
+    )
+    df = pd.DataFrame.from_records(rows)
+    return df
+
+
+def _assign_bassins(communes: pd.DataFrame) -> pd.Series:
+    """Attach each commune to the nearest bassin-de-vie main commune (approximation)."""
+    bvs = pd.DataFrame.from_records(BassinVieIndicator.objects.values("bv_code"))
+    if bvs.empty:
+        return pd.Series(communes["code"].values, index=communes["code"].values)
+    centres = communes[communes["code"].isin(set(bvs["bv_code"]))]
+    lat0 = np.radians(46.5)
+    xy = np.c_[communes["longitude"] * np.cos(lat0), communes["latitude"]]
+    cxy = np.c_[centres["longitude"] * np.cos(lat0), centres["latitude"]]
+    _, idx = cKDTree(cxy).query(xy)
+    return pd.Series(centres["code"].values[idx], index=communes["code"].values)
+
+
+def generate(departements: list[str], seed: int = DEFAULT_SEED) -> ImportReport:
+    """(Re)generate the synthetic practitioners of ``departements``; same seed, same result."""
+    report = ImportReport("synthetic")
+    communes = _communes_frame(departements)
+    bassin = _assign_bassins(communes)
+    communes["bv"] = communes["code"].map(bassin)
+    bv_values = {b.bv_code: b.values for b in BassinVieIndicator.objects.all()}
+    stats = {s.departement_id: s.values for s in DepartementStat.objects.all()}
+    anchors = pd.DataFrame.from_records(
+        Organization.objects.filter(
+            category_code__in=[FINESS_MSP, FINESS_CENTRE_SANTE, FINESS_PHARMACY],
+            commune__departement_id__in=departements,
+            latitude__isnull=False,
+        ).values("id", "name", "category_code", "commune_id", "latitude", "longitude", "address")
+    )
+    with transaction.atomic():
+        PractitionerRole.objects.filter(
+            synthetic=True, location__commune__departement_id__in=departements
+        ).delete()
+        Location.objects.filter(synthetic=True, commune__departement_id__in=departements).delete()
+        Practitioner.objects.filter(synthetic=True, roles__isnull=True).delete()
+        total = 0
+        for dep in departements:
+            local = communes[communes["departement_id"] == dep].copy()
+            if local.empty:
+                continue
+            dep_anchors = (
+                anchors[anchors["commune_id"].isin(set(local["code"]))] if len(anchors) else anchors
+            )
+            for spec in PROFESSIONS:
+                total += _generate_profession(
+                    spec, dep, local, bv_values, stats.get(dep, {}), dep_anchors, seed
+                )
+        Practitioner.objects.filter(synthetic=True, roles__isnull=True).delete()
+    report.counts["professionnels synthétiques"] = total
+    return report
+
+
+def _target_count(spec, local, bv_values, dep_stats) -> tuple[int, np.ndarray]:
+    pop = local["population"].to_numpy(float)
+    if spec.bv_density:
+        dens = np.array(
+            [(bv_values.get(b) or {}).get(spec.bv_density) for b in local["bv"]], dtype=float
+        )
+        fallback = np.nanmean(dens) if np.isfinite(dens).any() else 1.0
+        dens = np.where(np.isfinite(dens), dens, fallback)
+    else:
+        dens = np.ones(len(local))
+    weights = dens * pop / 10_000
+    if spec.insee_count and dep_stats.get(spec.insee_count) is not None:
+        target = int(dep_stats[spec.insee_count])
+    else:
+        target = int(round(weights.sum()))
+    return target, weights
+
+
+def _generate_profession(spec, dep, local, bv_values, dep_stats, anchors, seed) -> int:
+    rng = _rng(seed, dep, spec.key)
+    target, weights = _target_count(spec, local, bv_values, dep_stats)
+    if target <= 0 or weights.sum() <= 0:
+        return 0
+    # bassin-level allocation, then communes with a practice anchor inside each bassin
+    local = local.assign(w=weights)
+    bv_weight = local.groupby("bv")["w"].sum()
+    per_bv = rng.multinomial(target, (bv_weight / bv_weight.sum()).to_numpy())
+    anchor_communes = set(anchors["commune_id"]) if len(anchors) else set()
+    codes: list[str] = []
+    for bv, n in zip(bv_weight.index, per_bv, strict=True):
+        if n == 0:
+            continue
+        members = local[local["bv"] == bv]
+        eligible = members[members["code"].isin(anchor_communes) | (members["code"] == bv)]
+        if eligible.empty:
+            eligible = members.nlargest(1, "population")
+        p = eligible["population"].to_numpy(float) + 1
+        picks = rng.choice(eligible["code"].to_numpy(), size=n, p=p / p.sum())
+        codes.extend(picks.tolist())
+    ages = _ages(rng, spec, len(codes))
+    people = []
+    roles = []
+    for i, code in enumerate(codes):
+        female = rng.random() < 0.55
+        given = (GIVEN_F if female else GIVEN_M)[rng.integers(len(GIVEN_F))]
+        people.append(
+            Practitioner(
+                family_name=SURNAMES[rng.integers(len(SURNAMES))].upper(),
+                given_name=given,
+                gender="female" if female else "male",
+                birth_year=REFERENCE_YEAR - int(ages[i]),
+                source=Source.SYNTHETIC,
+                synthetic=True,
+            )
+        )
+    Practitioner.objects.bulk_create(people)
+    cache: dict[tuple[str, str], Location] = {}
+    for person, code, age in zip(people, codes, ages, strict=True):
+        location, org_id = _place(spec, code, local, anchors, rng, cache)
+        fte = 0.7 if age >= 65 else float(rng.choice([1.0, 1.0, 1.0, 0.8]))
+        roles.append(
+            PractitionerRole(
+                practitioner=person,
+                organization_id=org_id,
+                location=location,
+                profession_code=spec.profession_code,
+                specialty_code=spec.specialty_code,
+                mode_code="L",
+                fte=fte,
+                accepts_new_patients=bool(rng.random() < 0.2),
+                source=Source.SYNTHETIC,
+                synthetic=True,
+            )
+        )
+    PractitionerRole.objects.bulk_create(roles)
+    return len(people)
+
+
+def _place(spec, code, local, anchors, rng, cache) -> tuple[Location, int | None]:
+    here = anchors[anchors["commune_id"] == code] if len(anchors) else anchors
+    groups = here[here["category_code"].isin([FINESS_MSP, FINESS_CENTRE_SANTE])] if len(here) else here
+    if len(groups) and rng.random() < spec.msp_share:
+        org = groups.iloc[int(rng.integers(len(groups)))]
+        key = ("org", str(org["id"]))
+        if key not in cache:
+            cache[key] = Location.objects.create(
+                name=f"{org['name']}".title(),
+                organization_id=int(org["id"]),
+                address=org["address"] or "",
+                commune_id=code,
+                latitude=float(org["latitude"]),
+                longitude=float(org["longitude"]),
+                source=Source.SYNTHETIC,
+                synthetic=True,
+            )
+        return cache[key], int(org["id"])
+    key = ("cabinet", f"{code}/{spec.key}")
+    if key not in cache:
+        commune = local[local["code"] == code].iloc[0]
+        pharmacies = here[here["category_code"] == FINESS_PHARMACY] if len(here) else here
+        if len(pharmacies):
+            ph = pharmacies.iloc[int(rng.integers(len(pharmacies)))]
+            lat, lon = float(ph["latitude"]), float(ph["longitude"])
+        else:
+            lat, lon = float(commune["latitude"]), float(commune["longitude"])
+        lat += float(rng.normal(0, 0.001))  # ~100 m: near, not on, the real place
+        lon += float(rng.normal(0, 0.0015))
+        label = {
+            "medecin_generaliste": "Cabinet médical",
+            "infirmier": "Cabinet infirmier",
+            "chirurgien_dentiste": "Cabinet dentaire",
+            "sage_femme": "Cabinet de sage-femme",
+            "orthophoniste": "Cabinet d'orthophonie",
+        }[spec.key]
+        cache[key] = Location.objects.create(
+            name=f"{label} (synthétique)",
+            commune_id=code,
+            latitude=lat,
+            longitude=lon,
+            source=Source.SYNTHETIC,
+            synthetic=True,
+        )
+    return cache[key], None

@@ -1,0 +1,47 @@
+"""Observatory services used by the web views: cached figures and the dashboard's map layer."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+from maillage.observatory.diagnostic import compute
+from maillage.territory.models import Territory
+
+CACHE_SECONDS = 3600
+
+
+def figures_for(territory: Territory) -> dict:
+    """The diagnostic figures of ``territory``, computed once per hour at most."""
+    key = f"figures:{territory.slug}:{territory.updated_at.timestamp()}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = compute(territory)
+        cache.set(key, figures, CACHE_SECONDS)
+    return figures
+
+
+def communes_feature_collection(territory: Territory, figures: dict) -> dict:
+    """GeoJSON of the territory's communes with the indicators the dashboard map shows."""
+    by_code = {row["code"]: row for row in figures["commune_table"]}
+    years = sorted(figures["apl_drees"])
+    last = years[-1] if years else None
+    features = []
+    for code, name, geometry in territory.communes.exclude(geometry__isnull=True).values_list(
+        "code", "name", "geometry"
+    ):
+        row = by_code.get(code, {})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "code": code,
+                    "name": name,
+                    "population": row.get("population"),
+                    "apl": row.get("apl", {}).get(last) if last else None,
+                    "accessibility": row.get("accessibility"),
+                    "minutes_emergency": row.get("minutes", {}).get("emergency"),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "apl_year": last, "features": features}
