@@ -9,6 +9,7 @@ On CI (``CI=true``) the PostgreSQL pass must reach PostgreSQL: it fails, never s
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,9 @@ def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - pytest-
 def demo_db(db):
     """The session database with the shipped data (rolled back after each test)."""
     return db
+
+
+@pytest.fixture(scope="session")
+def fresh_home(tmp_path_factory) -> Path:
+    """A data folder of its own for tests that run ``maillage`` as a new user would."""
+    return tmp_path_factory.mktemp("maillage-home")

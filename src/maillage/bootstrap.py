@@ -34,7 +34,9 @@ def _initialised() -> bool:
     return Commune.objects.exists() and Practitioner.objects.filter(synthetic=True).exists()
 
 
-def demo_departements(territory_spec: str = DEFAULT_TERRITORY, margin_km: float = 15.0) -> list[str]:
+def demo_departements(
+    territory_spec: str = DEFAULT_TERRITORY, margin_km: float = 15.0
+) -> list[str]:
     """The départements of the default territory and their neighbours.
 
     Synthetic practitioners are generated there too, so that accessibility near the border is
@@ -72,7 +74,7 @@ def run_named_import(
     dataset: str, path: str | Path | None = None, departements: list[str] | None = None
 ) -> list[ImportReport]:
     from maillage.directory import synthetic
-    from maillage.directory.services import import_finess, import_fhir_bundle, import_rpps
+    from maillage.directory.services import import_fhir_bundle, import_finess, import_rpps
     from maillage.observatory.imports import import_apl, import_cartosante, import_departement_stats
     from maillage.territory.services import import_geography
 

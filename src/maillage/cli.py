@@ -50,9 +50,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     _setup_django()
+    from maillage.bootstrap import initialise
     from maillage.observatory.diagnostic import compute
     from maillage.observatory.reports import write_reports
-    from maillage.bootstrap import initialise
     from maillage.territory.services import resolve
 
     initialise(progress=_say)
@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("report", help="diagnostic territorial (HTML, PDF, XLSX ou JSON)")
-    p.add_argument("territory", help="departement:52, epci:200068666, commune:52121, ou un nom court")
+    p.add_argument(
+        "territory", help="departement:52, epci:200068666, commune:52121, ou un nom court"
+    )
     p.add_argument("--format", default="html,pdf,xlsx", help="html,pdf,xlsx ou json")
     p.add_argument("--output", help="dossier de sortie (par défaut : le dossier courant)")
     p.set_defaults(func=cmd_report)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class ImportConsistencyError(ValueError):
-    """A cross-file inconsistency found before writing (e.g. a commune of an unknown département)."""
+    """A cross-file inconsistency found before writing (a commune of an unknown département)."""
 
 
 @dataclass
@@ -80,5 +80,5 @@ def run_import(name: str, read: Callable[[], object], write: Callable[[object], 
         report = write(data)
     report.name = name
     report.seconds = time.perf_counter() - start
-    log.info("%s", report)
+    log.debug("%s", report)
     return report

@@ -118,6 +118,10 @@ def import_rpps(path: Path) -> ImportReport:
 
     def write(df: pd.DataFrame) -> ImportReport:
         report = ImportReport("rpps")
+        # Lines identified by an ADELI number only (no RPPS) cannot be keyed reliably: skip them.
+        without_rpps = df["rpps"].isna() | (df["rpps"].astype(str) == "")
+        report.skipped["lignes sans numéro RPPS (ADELI)"] = int(without_rpps.sum())
+        df = df[~without_rpps]
         people = df.drop_duplicates("rpps")
         upsert(
             Practitioner,

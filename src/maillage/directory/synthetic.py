@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 from maillage.directory.models import Location, Organization, Practitioner, PractitionerRole, Source
 from maillage.imports import ImportReport
 from maillage.observatory.models import BassinVieIndicator, DepartementStat
+from maillage.opendata.cartosante import PER_10K_FACTOR
 from maillage.territory.models import Commune
 
 REFERENCE_YEAR = 2026
@@ -132,6 +133,9 @@ def _assign_bassins(communes: pd.DataFrame) -> pd.Series:
 
 def generate(departements: list[str], seed: int = DEFAULT_SEED) -> ImportReport:
     """(Re)generate the synthetic practitioners of ``departements``; same seed, same result."""
+    import time
+
+    start = time.perf_counter()
     report = ImportReport("synthetic")
     communes = _communes_frame(departements)
     bassin = _assign_bassins(communes)
@@ -165,6 +169,7 @@ def generate(departements: list[str], seed: int = DEFAULT_SEED) -> ImportReport:
                 )
         Practitioner.objects.filter(synthetic=True, roles__isnull=True).delete()
     report.counts["professionnels synthétiques"] = total
+    report.seconds = time.perf_counter() - start
     return report
 
 
@@ -173,7 +178,7 @@ def _target_count(spec, local, bv_values, dep_stats) -> tuple[int, np.ndarray]:
     if spec.bv_density:
         dens = np.array(
             [(bv_values.get(b) or {}).get(spec.bv_density) for b in local["bv"]], dtype=float
-        )
+        ) * PER_10K_FACTOR.get(spec.bv_density, 1.0)
         fallback = np.nanmean(dens) if np.isfinite(dens).any() else 1.0
         dens = np.where(np.isfinite(dens), dens, fallback)
     else:
@@ -210,7 +215,7 @@ def _generate_profession(spec, dep, local, bv_values, dep_stats, anchors, seed) 
     ages = _ages(rng, spec, len(codes))
     people = []
     roles = []
-    for i, code in enumerate(codes):
+    for i in range(len(codes)):
         female = rng.random() < 0.55
         given = (GIVEN_F if female else GIVEN_M)[rng.integers(len(GIVEN_F))]
         people.append(
@@ -248,7 +253,9 @@ def _generate_profession(spec, dep, local, bv_values, dep_stats, anchors, seed) 
 
 def _place(spec, code, local, anchors, rng, cache) -> tuple[Location, int | None]:
     here = anchors[anchors["commune_id"] == code] if len(anchors) else anchors
-    groups = here[here["category_code"].isin([FINESS_MSP, FINESS_CENTRE_SANTE])] if len(here) else here
+    groups = (
+        here[here["category_code"].isin([FINESS_MSP, FINESS_CENTRE_SANTE])] if len(here) else here
+    )
     if len(groups) and rng.random() < spec.msp_share:
         org = groups.iloc[int(rng.integers(len(groups)))]
         key = ("org", str(org["id"]))

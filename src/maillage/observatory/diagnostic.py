@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
 from django.db.models import Count, F, Sum
 from django.utils import timezone
@@ -22,6 +21,7 @@ from maillage.analytics.indicators import population_beyond
 from maillage.analytics.travel import TravelModel, model_costs
 from maillage.directory.models import Organization, PractitionerRole
 from maillage.observatory.models import AplValue, BassinVieIndicator, DepartementStat
+from maillage.opendata.cartosante import PER_10K_FACTOR
 from maillage.opendata.finess import FACILITY_KINDS
 from maillage.opendata.nomenclatures import PROFESSION_GROUPS
 from maillage.territory.models import Commune, Region, Territory
@@ -120,7 +120,7 @@ def _cartosante_density(column: str, filter_field: str | None, codes: list[str])
     if filter_field:
         communes = communes[communes[filter_field].isin(codes)]
     values = {b.bv_code: b.values.get(column) for b in BassinVieIndicator.objects.all()}
-    dens = communes["bv"].map(values).astype(float)
+    dens = communes["bv"].map(values).astype(float) * PER_10K_FACTOR.get(column, 1.0)
     return _num(weighted_mean(dens, communes["population"].astype(float)))
 
 
@@ -165,9 +165,7 @@ def _offer(communes: pd.DataFrame, main: str, dep: str, region: str) -> tuple[di
     offer: dict[str, dict] = {}
     any_synthetic = bool(roles["synthetic"].any()) if len(roles) else False
     for key, (label, profession, specialties) in PROFESSION_GROUPS.items():
-        has_data = any(
-            p == profession and (not specialties or s in specialties) for p, s in known
-        )
+        has_data = any(p == profession and (not specialties or s in specialties) for p, s in known)
         sel = roles[_group_mask(roles, profession, specialties)].drop_duplicates("practitioner_id")
         ages = year - sel["birth_year"].astype(float)
         row: dict[str, object] = {"label": label}
@@ -244,7 +242,9 @@ def _window(communes: pd.DataFrame, margin_deg: float) -> pd.DataFrame:
 
 def _accessibility(communes: pd.DataFrame, dep: str) -> dict:
     """Our E2SFCA for GPs (FTE per 10,000 standardised inhabitants), recomputable."""
-    dep_communes = _communes_frame(Commune.objects.filter(departement_id=dep, latitude__isnull=False))
+    dep_communes = _communes_frame(
+        Commune.objects.filter(departement_id=dep, latitude__isnull=False)
+    )
     scope = pd.concat([communes, dep_communes]).drop_duplicates("code")
     window = _window(scope.dropna(subset=["latitude"]), margin_deg=0.5)
     label, profession, specialties = PROFESSION_GROUPS["medecin_generaliste"]
@@ -310,7 +310,8 @@ def _access_times(communes: pd.DataFrame) -> tuple[list[dict], dict[str, dict[st
             longitude__gte=lon_min, longitude__lte=lon_max,
         )  # fmt: skip
         df = pd.DataFrame.from_records(orgs.values("id", "latitude", "longitude"))
-        targets.append((kind, spec["label"], df, False))
+        label = spec["label"] + (" (approximation)" if spec.get("approximate") else "")
+        targets.append((kind, label, df, False))
     label, profession, specialties = PROFESSION_GROUPS["medecin_generaliste"]
     roles = _roles_frame(list(_window(communes.dropna(subset=["latitude"]), 1.0).index))
     gps = roles[_group_mask(roles, profession, specialties)].dropna(subset=["latitude"])
@@ -338,8 +339,7 @@ def _access_times(communes: pd.DataFrame) -> tuple[list[dict], dict[str, dict[st
                 "mean_minutes": _num(mean, 1),
                 "population_beyond": {str(t): int(round(beyond[t])) for t in BEYOND_THRESHOLDS},
                 "share_beyond": {
-                    str(t): _num(beyond[t] / total if total else None, 3)
-                    for t in BEYOND_THRESHOLDS
+                    str(t): _num(beyond[t] / total if total else None, 3) for t in BEYOND_THRESHOLDS
                 },
                 "synthetic": synthetic,
             }
@@ -386,7 +386,9 @@ def _synthesis(f: dict) -> list[str]:
         ref = f["apl_drees_reference"]
         dep = ref["departement"].get(last)
         fra = ref["france"].get(last)
-        comparison = "inférieure" if apl is not None and fra is not None and apl < fra else "supérieure"
+        comparison = (
+            "inférieure" if apl is not None and fra is not None and apl < fra else "supérieure"
+        )
         bullets.append(
             f"APL aux médecins généralistes {last} : {_fr(apl, 2)} consultations par habitant "
             f"standardisé et par an, {comparison} à la moyenne nationale ({_fr(fra, 2)} ; "
@@ -395,16 +397,15 @@ def _synthesis(f: dict) -> list[str]:
         below = f["apl_below_2_5"].get(last)
         if below:
             bullets.append(
-                f"{_fr(below['population'], 0)} habitants ({_fr(100 * (below['share'] or 0), 0)} %) "
+                f"{_fr(below['population'], 0)} habitants "
+                f"({_fr(100 * (below['share'] or 0), 0)} %) "
                 f"vivent dans {below['communes']} communes où l'APL est inférieure à 2,5, "
                 "le seuil des zones sous-denses."
             )
         if len(years) > 1 and f["apl_drees"][years[0]] is not None and apl is not None:
             delta = apl - f["apl_drees"][years[0]]
             trend = "en baisse" if delta < 0 else "en hausse"
-            bullets.append(
-                f"L'APL est {trend} de {_fr(abs(delta), 2)} entre {years[0]} et {last}."
-            )
+            bullets.append(f"L'APL est {trend} de {_fr(abs(delta), 2)} entre {years[0]} et {last}.")
     gp = f["offer"].get("medecin_generaliste", {})
     if gp.get("count") is not None:
         tag = " (données synthétiques)" if gp.get("synthetic") else ""
@@ -429,7 +430,7 @@ SOURCES = [
      "detail": "via @etalab/decoupage-administratif 6.0.0 — Licence Ouverte 2.0"},
     {"label": "IGN ADMIN EXPRESS COG 2018 (contours simplifiés)",
      "detail": "via gregoiredavid/france-geojson, réaffectés au COG 2026 — Licence Ouverte"},
-    {"label": "DREES, Accessibilité potentielle localisée (APL) aux médecins généralistes 2022–2023",
+    {"label": "DREES, Accessibilité potentielle localisée (APL) aux généralistes 2022–2023",
      "detail": "moyennes pondérées par la population standardisée — Licence Ouverte 2.0"},
     {"label": "FINESS, extraction du 8 janvier 2021 (établissements géolocalisés)",
      "detail": "ministère de la Santé — Licence Ouverte"},
@@ -438,7 +439,7 @@ SOURCES = [
     {"label": "CartoSanté 2024, indicateurs par bassin de vie",
      "detail": "densités de sages-femmes et d'orthophonistes (rattachement approché des communes)"},
     {"label": "Professionnels de santé de démonstration (synthétiques)",
-     "detail": "générés par maillage, calibrés sur les agrégats ci-dessus — ne pas diffuser comme réels"},
+     "detail": "générés par maillage, calibrés sur les agrégats ci-dessus — ne sont pas réels"},
 ]  # fmt: skip
 
 
@@ -451,9 +452,7 @@ def compute(territory: Territory) -> dict:
     dep = str(main["departement_id"])
     region_code = str(main["region_id"])
     region = Region.objects.get(code=region_code)
-    deps = (
-        communes.groupby("departement_id")["population"].sum().sort_values(ascending=False).index
-    )
+    deps = communes.groupby("departement_id")["population"].sum().sort_values(ascending=False).index
     from maillage.territory.models import Departement
 
     dep_names = dict(Departement.objects.filter(code__in=list(deps)).values_list("code", "name"))
@@ -474,7 +473,11 @@ def compute(territory: Territory) -> dict:
         "communes": len(communes),
         "population": population,
         "population_source": "INSEE, populations municipales (COG 2026)",
-        "main_commune": {"code": main_code, "name": main["name"], "population": int(main["population"])},
+        "main_commune": {
+            "code": main_code,
+            "name": main["name"],
+            "population": int(main["population"]),
+        },
         "departements": [{"code": d, "name": dep_names.get(d, d)} for d in deps],
         "region": {"code": region.code, "name": region.name},
         "synthetic_practitioners": synthetic or access["synthetic"],

@@ -1,4 +1,4 @@
-"""Imports of official indicators: DREES APL, CartoSanté per bassin de vie, INSEE per département."""
+"""Imports of official indicators: DREES APL, CartoSanté (bassins de vie), INSEE (départements)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,45 @@ def _clean(value: object) -> object:
     return value
 
 
+def fold_into_current_communes(df: pd.DataFrame, parents: pd.DataFrame) -> pd.DataFrame:
+    """Fold APL rows of former communes and municipal arrondissements into the current commune.
+
+    The DREES millésime uses its own year's geography and the municipal arrondissements of Paris,
+    Lyon and Marseille. Merged rows are aggregated as DREES prescribes: APL weighted by
+    standardised population, populations summed.
+    """
+    df = df.copy()
+    df["commune_code"] = df["commune_code"].replace(
+        dict(zip(parents["code"], parents["parent"], strict=True))
+    )
+    df["w_apl"] = df["apl"] * df["pop_standardised"]
+    df["w_apl65"] = df["apl_under65"].astype(float) * df["pop_standardised"]
+    out = df.groupby(["commune_code", "year"], as_index=False).agg(
+        w_apl=("w_apl", "sum"),
+        w_apl65=("w_apl65", lambda s: s.sum(min_count=len(s))),
+        pop_standardised=("pop_standardised", "sum"),
+        pop_total=("pop_total", "sum"),
+        pop_year=("pop_year", "max"),
+    )
+    std = out["pop_standardised"].where(out["pop_standardised"] > 0)
+    out["apl"] = (out["w_apl"] / std).fillna(0.0)
+    out["apl_under65"] = out["w_apl65"] / std
+    return out.drop(columns=["w_apl", "w_apl65"])
+
+
 def import_apl(path: Path | None = None) -> ImportReport:
-    """Import DREES APL per commune and year. Communes of older geographies that no longer exist
-    in the COG are reported as skipped (the DREES millésime uses its own year's geography)."""
-    path = Path(path) if path else shipped_data_dir() / "offer" / "apl_mg_communes_2022_2023_france.csv.gz"
+    """Import DREES APL per commune and year, folded into the current communes of the COG."""
+    path = (
+        Path(path)
+        if path
+        else shipped_data_dir() / "offer" / "apl_mg_communes_2022_2023_france.csv.gz"
+    )
+    cog = shipped_data_dir() / "cog" / "communes.json.gz"
+
+    def read() -> pd.DataFrame:
+        return fold_into_current_communes(
+            opendata.read_apl(path), opendata.read_commune_parents(cog)
+        )
 
     def write(df: pd.DataFrame) -> ImportReport:
         report = ImportReport("apl")
@@ -49,12 +84,18 @@ def import_apl(path: Path | None = None) -> ImportReport:
         report.skipped["communes absentes du COG"] = len(df) - len(known)
         return report
 
-    return run_import("apl", lambda: opendata.read_apl(path), write)
+    return run_import("apl", read, write)
 
 
 def import_cartosante(path: Path | None = None) -> ImportReport:
-    path = Path(path) if path else (
-        shipped_data_dir() / "offer" / "cartosante_bassins_vie_indicateurs_offre_2023_2024_france.csv"
+    path = (
+        Path(path)
+        if path
+        else (
+            shipped_data_dir()
+            / "offer"
+            / "cartosante_bassins_vie_indicateurs_offre_2023_2024_france.csv"
+        )
     )
 
     def write(df: pd.DataFrame) -> ImportReport:
@@ -75,8 +116,10 @@ def import_cartosante(path: Path | None = None) -> ImportReport:
 
 
 def import_departement_stats(path: Path | None = None) -> ImportReport:
-    path = Path(path) if path else (
-        shipped_data_dir() / "offer" / "insee_statlocales_departements_offre_2024_france.csv"
+    path = (
+        Path(path)
+        if path
+        else (shipped_data_dir() / "offer" / "insee_statlocales_departements_offre_2024_france.csv")
     )
 
     def write(df: pd.DataFrame) -> ImportReport:

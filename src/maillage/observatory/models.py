@@ -22,6 +22,9 @@ class AplValue(models.Model):
         constraints = [models.UniqueConstraint("commune", "year", name="apl_commune_year")]
         verbose_name = "APL DREES"
 
+    def __str__(self) -> str:
+        return f"APL {self.year} {self.commune_id} = {self.apl:.2f}"
+
 
 class BassinVieIndicator(models.Model):
     """CartoSanté indicators per bassin de vie (densities per 10,000 inhabitants)."""
@@ -32,6 +35,9 @@ class BassinVieIndicator(models.Model):
 
     class Meta:
         verbose_name = "indicateur CartoSanté"
+
+    def __str__(self) -> str:
+        return self.bv_name
 
 
 class DepartementStat(models.Model):
@@ -44,3 +50,6 @@ class DepartementStat(models.Model):
 
     class Meta:
         verbose_name = "statistique départementale INSEE"
+
+    def __str__(self) -> str:
+        return f"INSEE {self.departement_id}"

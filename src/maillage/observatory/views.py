@@ -63,6 +63,9 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "gp": figures["offer"].get("medecin_generaliste"),
             "emergency": emergency,
             "offer": figures["offer"].values(),
+            "missing_offer": [
+                o["label"].lower() for o in figures["offer"].values() if o["count"] is None
+            ],
         },
     )
 

@@ -46,9 +46,7 @@ def read_id_values(path: str | Path, value_column: str) -> pd.Series:
             continue
         cells = line.split(",")
         if len(cells) != len(header):
-            raise DataFormatError(
-                path, f"{len(header)} comma-separated fields", line=n, found=line
-            )
+            raise DataFormatError(path, f"{len(header)} comma-separated fields", line=n, found=line)
         ident = cells[i_id].strip()
         if not ident:
             raise DataFormatError(path, "a non-empty id", line=n, column="id")

@@ -82,7 +82,9 @@ def import_geography(files: GeographyFiles | None = None) -> ImportReport:
         regions = set(data["regions"]["code"])
         deps = set(data["departements"]["code"])
         _check_refs("régions", data["departements"]["region"], regions, files.departements)
-        _check_refs("départements", data["arrondissements"]["departement"], deps, files.arrondissements)
+        _check_refs(
+            "départements", data["arrondissements"]["departement"], deps, files.arrondissements
+        )
         _check_refs("départements", data["communes"]["departement"], deps, files.communes)
         _check_refs(
             "arrondissements",
@@ -97,7 +99,9 @@ def import_geography(files: GeographyFiles | None = None) -> ImportReport:
     def write(data: dict[str, pd.DataFrame]) -> ImportReport:
         report = ImportReport("geography")
         report.counts["régions"] = upsert(
-            Region, ({"code": r.code, "name": r.name} for r in data["regions"].itertuples()), ["code"]
+            Region,
+            ({"code": r.code, "name": r.name} for r in data["regions"].itertuples()),
+            ["code"],
         )
         report.counts["départements"] = upsert(
             Departement,
@@ -117,10 +121,15 @@ def import_geography(files: GeographyFiles | None = None) -> ImportReport:
         )
         report.counts["EPCI"] = upsert(
             Epci,
-            ({"code": r.code, "name": r.name, "kind": r.kind or ""} for r in data["epci"].itertuples()),
+            (
+                {"code": r.code, "name": r.name, "kind": r.kind or ""}
+                for r in data["epci"].itertuples()
+            ),
             ["code"],
         )
-        epci_of = dict(zip(data["members"]["commune_code"], data["members"]["epci_code"], strict=True))
+        epci_of = dict(
+            zip(data["members"]["commune_code"], data["members"]["epci_code"], strict=True)
+        )
         centroids = data["centroids"].set_index("code")
         shapes = data["shapes"].drop_duplicates("code").set_index("code")["geometry"]
         rows = []
@@ -143,7 +152,9 @@ def import_geography(files: GeographyFiles | None = None) -> ImportReport:
             )
         report.counts["communes"] = upsert(Commune, rows, ["code"])
         report.counts["contours"] = sum(1 for row in rows if row["geometry"] is not None)
-        report.skipped["communes sans centroïde"] = sum(1 for row in rows if row["latitude"] is None)
+        report.skipped["communes sans centroïde"] = sum(
+            1 for row in rows if row["latitude"] is None
+        )
         return report
 
     report = run_import("geography", read, write)
@@ -207,7 +218,9 @@ def _cog_name(kind: str, code: str) -> str:
     }[kind]
     obj = model.objects.filter(code=code).first()
     if obj is None:
-        raise UnknownTerritory(f"{kind}:{code} — aucun(e) {kind} de code {code!r} dans le COG importé")
+        raise UnknownTerritory(
+            f"{kind}:{code} — aucun(e) {kind} de code {code!r} dans le COG importé"
+        )
     if kind == "arrondissement":
         return f"Arrondissement de {obj.name}"
     return obj.name

@@ -1,0 +1,676 @@
+"""Shared validation for the open-data readers: one way to read, check and type a file.
+
+Every reader goes through the same three steps, so that a coordinator gets the same kind of error
+whatever the format:
+
+1. :func:`read_text` reads the bytes (plain or gzip, detected by content), refuses a truncated
+   gzip stream, and decodes strict UTF-8, telling apart the Latin-1/CP1252 files that French
+   administrations still publish.
+2. The file is parsed (:func:`read_csv_table` for delimited text, :func:`load_json` for JSON),
+   keeping the line of every row so that errors can point at it.
+3. A small declarative schema (:class:`Column`: name in the file, name in the DataFrame, kind,
+   required, regex, range, choices) is checked on the *whole* file before anything is returned,
+   and the values are converted to typed pandas columns.
+
+The first problem found raises one :class:`~maillage.opendata.errors.DataFormatError` naming the
+file, the line, the column and what was expected.
+
+Typed output conventions (the same for every reader):
+
+- text and codes: pandas ``string`` dtype, missing = ``<NA>``; codes are never converted to numbers,
+  so leading zeros and Corsican codes ("2A004") survive;
+- integers: ``Int64`` (nullable); numbers: ``float64`` (missing = NaN);
+- dates: ``datetime64[s]`` (second resolution, so that the odd typo year 0201 of a real register
+  stays representable instead of crashing the reader).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import operator
+import re
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .errors import DataFormatError
+
+PathLike = str | Path
+
+# --- Code patterns shared by the readers (regular expressions matched in full) ---------------
+COMMUNE_CODE = r"\d{5}|2[AB]\d{3}"
+COMMUNE_CODE_TEXT = 'a 5-character INSEE commune code such as "01001" or "2A004"'
+DEPARTEMENT_CODE = r"\d{2}|2[AB]|9[78]\d"
+DEPARTEMENT_CODE_TEXT = 'an INSEE département code such as "01", "2A" or "974"'
+REGION_CODE = r"\d{2}|9[78]\d"
+REGION_CODE_TEXT = 'an INSEE région code such as "44" or "01"'
+POSTAL_CODE = r"\d{5}"
+POSTAL_CODE_TEXT = 'a 5-digit postal code such as "52100"'
+FINESS_CODE = r"\d{9}|2[AB]\d{7}"
+FINESS_CODE_TEXT = 'a 9-character FINESS number such as "010000024" or "2A0000014"'
+SIRET_CODE = r"\d{14}"
+SIRET_CODE_TEXT = "a 14-digit SIRET number"
+SIREN_CODE = r"\d{9}"
+SIREN_CODE_TEXT = "a 9-digit SIREN number"
+
+_INT_RE = r"[+-]?\d+"
+_FLOAT_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_DATE_RE = r"\d{4}-\d{2}-\d{2}"
+
+Kind = Literal["str", "int", "float", "date", "str_list"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column (CSV) or field (JSON) of an official format, and how to check it.
+
+    ``source`` is the name in the file, ``name`` the English snake_case name in the DataFrame.
+    ``pattern`` is a regex the whole value must match (codes); ``expected`` says in words what the
+    pattern means, for the error message. ``min``/``max`` bound numbers; ``choices`` lists the
+    allowed values. ``na_values`` are spellings of "missing" used by the publisher (e.g.
+    CartoSanté's "N/A - secret statistique"), read as missing. ``str_list`` (JSON only) is a list
+    of strings, returned ';'-joined. ``may_be_absent`` marks a column that older layouts of a
+    format lack: it is then returned as all-missing instead of refusing the file.
+    """
+
+    source: str
+    name: str
+    kind: Kind = "str"
+    required: bool = True
+    pattern: str | None = None
+    expected: str | None = None
+    min: float | None = None
+    max: float | None = None
+    choices: frozenset[str] | None = None
+    na_values: tuple[str, ...] = ()
+    may_be_absent: bool = False
+
+    def describe(self) -> str:
+        """The expectation, in words, used in error messages."""
+        if self.expected:
+            text = self.expected
+        elif self.choices is not None:
+            text = "one of " + ", ".join(repr(c) for c in sorted(self.choices))
+        elif self.kind == "int":
+            text = "a whole number"
+        elif self.kind == "float":
+            text = "a number written with a decimal point '.'"
+        elif self.kind == "date":
+            text = "a date written YYYY-MM-DD"
+        elif self.kind == "str_list":
+            text = "a list of strings"
+        elif self.pattern:
+            text = f"a value matching the pattern {self.pattern}"
+        else:
+            text = "a text value"
+        bounds = _bounds_text(self.min, self.max)
+        return f"{text} {bounds}" if bounds else text
+
+
+def _bounds_text(low: float | None, high: float | None) -> str:
+    def fmt(x: float) -> str:
+        return f"{x:g}"
+
+    if low is not None and high is not None:
+        return f"between {fmt(low)} and {fmt(high)}"
+    if low is not None:
+        return f"of at least {fmt(low)}"
+    if high is not None:
+        return f"of at most {fmt(high)}"
+    return ""
+
+
+# --- Reading bytes and text ------------------------------------------------------------------
+def read_text(path: PathLike) -> str:
+    """The whole file as text: gunzipped if it is gzip data, decoded as strict UTF-8.
+
+    Gzip is recognised by its magic bytes, not by the name, so a renamed file still reads; a file
+    named ``.gz`` that is not gzip is refused. A leading UTF-8 byte-order mark is dropped (Excel
+    writes one). Anything that is not valid UTF-8 raises, and when the bytes decode as CP1252 the
+    message says so, because that is the usual cause with French administrative files.
+    """
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise DataFormatError(
+                path,
+                "a complete gzip file (the stream is truncated or corrupt: download it again)",
+                found=str(exc),
+            ) from None
+    elif str(path).lower().endswith(".gz"):
+        raise DataFormatError(path, "gzip-compressed data (the name ends in .gz)", found=raw[:16])
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, raw, exc) from None
+
+
+def _encoding_error(path: PathLike, raw: bytes, exc: UnicodeDecodeError) -> DataFormatError:
+    line = raw.count(b"\n", 0, exc.start) + 1
+    line_start = raw.rfind(b"\n", 0, exc.start) + 1
+    line_end = raw.find(b"\n", exc.start)
+    line_end = len(raw) if line_end == -1 else line_end
+    start = max(line_start, exc.start - 30)
+    snippet = raw[start:line_end].decode("cp1252", errors="replace").rstrip("\r")
+    try:
+        raw.decode("cp1252")
+        looks_legacy = True
+    except UnicodeDecodeError:
+        looks_legacy = False
+    if looks_legacy:
+        expected = (
+            "UTF-8 text; this file looks Latin-1/CP1252-encoded (as many French open-data files "
+            "are): convert it, e.g. iconv -f CP1252 -t UTF-8"
+        )
+    else:
+        expected = f"UTF-8 text (byte 0x{raw[exc.start]:02x} is not valid UTF-8)"
+    return DataFormatError(path, expected, line=line, found=snippet)
+
+
+# --- Delimited text ----------------------------------------------------------------------------
+@dataclass
+class CsvTable:
+    """A validated delimited file: the typed frame and the file line of each row.
+
+    Readers use :meth:`fail` for their own cross-column rules, so that those errors point at the
+    right line like the schema checks do.
+    """
+
+    path: str
+    frame: pd.DataFrame
+    lines: np.ndarray
+    sources: dict[str, str]
+
+    def fail(self, position: int, column: str, expected: str, found: object = None) -> NoReturn:
+        """Raise for row ``position`` (0-based in ``frame``); ``column`` is the DataFrame name."""
+        raise DataFormatError(
+            self.path,
+            expected,
+            line=int(self.lines[position]),
+            column=self.sources.get(column, column),
+            found=found,
+        )
+
+
+def read_csv_table(
+    path: PathLike,
+    columns: Sequence[Column],
+    *,
+    sep: str = ",",
+    quoting: bool = True,
+    trailing_separator: bool = False,
+    unique: Sequence[str] = (),
+    exact_header: Sequence[Sequence[str]] | None = None,
+) -> CsvTable:
+    """Read and validate a delimited text file with a header line.
+
+    ``columns`` lists the columns to keep (others in the file are ignored, unless
+    ``exact_header`` gives the only header layouts accepted). ``trailing_separator`` is for
+    formats whose every line ends with the separator (RPPS extracts). ``unique`` names DataFrame
+    columns whose combined values must not repeat. ``quoting=False`` reads quote characters as
+    ordinary text (formats that never quote).
+    """
+    text = read_text(path)
+    kept: dict[str, int] = {}  # source column -> position among the kept fields
+
+    def on_header(header: list[str]) -> list[int]:
+        if exact_header is not None:
+            _check_exact_header(path, header, exact_header)
+        positions = _header_positions(path, header, columns)
+        wanted = [c.source for c in columns if c.source in positions]
+        kept.update({source: k for k, source in enumerate(wanted)})
+        return [positions[source] for source in wanted]
+
+    rows, lines = _split_rows(path, text, sep, quoting, trailing_separator, on_header)
+    del text
+    frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    line_array = np.asarray(lines, dtype=np.int64)
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * len(kept)
+    del rows
+    for column in columns:
+        if column.source not in kept:  # a may_be_absent column of an older layout
+            missing = _string_series([""] * len(line_array))
+            frame[column.name] = _convert_text_column(path, column, missing, line_array)
+            continue
+        values = _string_series(by_column[kept[column.source]])
+        frame[column.name] = _convert_text_column(path, column, values, line_array)
+    table = CsvTable(str(path), frame, line_array, {c.name: c.source for c in columns})
+    if unique:
+        check_unique(table, unique)
+    return table
+
+
+def _string_series(values: Sequence[str]) -> pd.Series:
+    """A pandas ``string`` Series built through Arrow (several times faster than from a list)."""
+    return pd.Series(pd.array(pa.array(values, type=pa.string()), dtype="string"))
+
+
+def read_csv(path: PathLike, columns: Sequence[Column], **options: Any) -> pd.DataFrame:
+    """Like :func:`read_csv_table`, returning only the typed DataFrame."""
+    return read_csv_table(path, columns, **options).frame
+
+
+def _split_rows(
+    path: PathLike,
+    text: str,
+    sep: str,
+    quoting: bool,
+    trailing_separator: bool,
+    on_header: Callable[[list[str]], list[int]],
+) -> tuple[list[tuple[str, ...]], list[int]]:
+    """Split the text into rows, checking the field count of each against the header.
+
+    ``on_header`` checks the header and returns the indexes of the fields to keep, so that large
+    files (a national RPPS extract has millions of lines) only hold the columns a reader uses.
+    """
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=sep,
+        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+        strict=True,
+    )
+    width: int | None = None
+    pick: Callable[[list[str]], tuple[str, ...]] = _picker([])
+    rows: list[tuple[str, ...]] = []
+    lines: list[int] = []
+    previous_end = 0
+    try:
+        for row in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if trailing_separator:
+                if row[-1] != "":
+                    raise DataFormatError(
+                        path,
+                        f"every line to end with the separator {sep!r}",
+                        line=start,
+                        found=row[-1],
+                    )
+                row = row[:-1]
+            if width is None:
+                if start != 1:
+                    raise DataFormatError(path, "the header on the first line", line=1, found="")
+                header = [name.strip() for name in row]
+                duplicates = sorted({name for name in header if header.count(name) > 1})
+                if duplicates:
+                    raise DataFormatError(
+                        path,
+                        "column names that appear once in the header",
+                        line=1,
+                        found=duplicates[0],
+                    )
+                keep = on_header(header)
+                pick = _picker(keep)
+                width = len(header)
+                continue
+            if len(row) != width:
+                raise DataFormatError(
+                    path,
+                    f"{width} fields separated by {sep!r} as in the header",
+                    line=start,
+                    found=f"{len(row)} fields",
+                )
+            rows.append(pick(row))
+            lines.append(start)
+    except csv.Error as exc:
+        raise DataFormatError(
+            path, "well-formed quoting", line=reader.line_num, found=str(exc)
+        ) from None
+    if width is None:
+        raise DataFormatError(path, "a header line (the file is empty)", line=1)
+    return rows, lines
+
+
+def _picker(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    """A fast function returning the fields at ``indexes`` of a row, always as a tuple."""
+    if not indexes:
+        return lambda row: ()
+    if len(indexes) == 1:
+        (only,) = indexes
+        return lambda row: (row[only],)
+    return operator.itemgetter(*indexes)
+
+
+def _check_exact_header(
+    path: PathLike, header: list[str], layouts: Sequence[Sequence[str]]
+) -> None:
+    if any(list(layout) == header for layout in layouts):
+        return
+    # Point at the first difference with the closest layout (the one of the same length first).
+    layout = min(layouts, key=lambda lay: (len(lay) != len(header), -len(lay)))
+    for i, expected in enumerate(layout):
+        if i >= len(header) or header[i] != expected:
+            found = header[i] if i < len(header) else "(end of the header)"
+            raise DataFormatError(
+                path,
+                f"the column {expected!r} at position {i + 1} of the official header",
+                line=1,
+                column=expected,
+                found=found,
+            )
+    raise DataFormatError(
+        path,
+        f"the {len(layout)} columns of the official header",
+        line=1,
+        found=f"{len(header)} columns, extra {header[len(layout)]!r}",
+    )
+
+
+def _header_positions(
+    path: PathLike, header: list[str], columns: Sequence[Column]
+) -> dict[str, int]:
+    positions = {name: i for i, name in enumerate(header)}
+    for column in columns:
+        if column.source not in positions and not column.may_be_absent:
+            raise DataFormatError(
+                path,
+                f"a column named {column.source!r} in the header line",
+                line=1,
+                column=column.source,
+                found=",".join(header),
+            )
+    return positions
+
+
+def _first(mask: pd.Series) -> int:
+    return int(np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))[0])
+
+
+def _convert_text_column(
+    path: PathLike, column: Column, values: pd.Series, lines: np.ndarray
+) -> pd.Series:
+    """Check one column of raw strings and return it typed."""
+
+    def fail(position: int, expected: str) -> NoReturn:
+        raise DataFormatError(
+            path,
+            expected,
+            line=int(lines[position]),
+            column=column.source,
+            found=values.iloc[position],
+        )
+
+    empty = values == ""
+    if column.na_values:
+        empty |= values.isin(column.na_values)
+    if column.required and empty.any():
+        fail(_first(empty), f"{column.describe()} (this column is required)")
+    present = ~empty
+    text = values.where(present, "")
+
+    if column.kind == "str":
+        if column.pattern is not None:
+            bad = present & ~text.str.fullmatch(column.pattern).astype(bool)
+            if bad.any():
+                fail(_first(bad), column.describe())
+        if column.choices is not None:
+            bad = present & ~text.isin(column.choices)
+            if bad.any():
+                fail(_first(bad), column.describe())
+        return pd.Series(values.where(present, None), dtype="string")
+
+    if column.kind == "int":
+        bad = present & ~text.str.fullmatch(_INT_RE).astype(bool)
+        if bad.any():
+            fail(_first(bad), column.describe())
+        numbers = pd.to_numeric(text.where(present, None), errors="coerce")
+        _check_range(column, numbers, present, fail)
+        return numbers.astype("Int64")
+
+    if column.kind == "float":
+        bad = present & ~text.str.fullmatch(_FLOAT_RE).astype(bool)
+        if bad.any():
+            fail(_first(bad), column.describe())
+        numbers = pd.to_numeric(text.where(present, None), errors="coerce").astype("float64")
+        _check_range(column, numbers, present, fail)
+        return numbers
+
+    if column.kind == "date":
+        bad = present & ~text.str.fullmatch(_DATE_RE).astype(bool)
+        if bad.any():
+            fail(_first(bad), column.describe())
+        dates = pd.to_datetime(text.where(present, None), format="%Y-%m-%d", errors="coerce")
+        bad = present & dates.isna()
+        if bad.any():
+            fail(_first(bad), f"{column.describe()} (a real calendar date)")
+        return dates.astype("datetime64[s]")
+
+    raise ValueError(f"column kind {column.kind!r} is not supported in delimited files")
+
+
+def _check_range(column: Column, numbers: pd.Series, present: pd.Series, fail: Any) -> None:
+    if column.min is None and column.max is None:
+        return
+    bad = pd.Series(False, index=numbers.index)
+    if column.min is not None:
+        bad |= present & (numbers < column.min)
+    if column.max is not None:
+        bad |= present & (numbers > column.max)
+    if bad.any():
+        fail(_first(bad), column.describe())
+
+
+def check_unique(table: CsvTable, names: Sequence[str]) -> None:
+    """Refuse a repeated key, pointing at the second occurrence and naming the first."""
+    key = table.frame[list(names)]
+    duplicated = key.duplicated(keep="first")
+    if not duplicated.any():
+        return
+    position = _first(duplicated)
+    value = tuple(key.iloc[position])
+    first = _first((key == key.iloc[position]).all(axis=1))
+    label = value[0] if len(value) == 1 else value
+    table.fail(
+        position,
+        names[0],
+        f"a unique {'/'.join(table.sources.get(n, n) for n in names)} "
+        f"(already on line {int(table.lines[first])})",
+        found=label,
+    )
+
+
+# --- JSON --------------------------------------------------------------------------------------
+def load_json(path: PathLike) -> tuple[Any, str]:
+    """Parse a JSON file (plain or gzip); return the value and the text (for line numbers)."""
+    text = read_text(path)
+    try:
+        return json.loads(text), text
+    except json.JSONDecodeError as exc:
+        expected = "valid JSON"
+        if not text.rstrip().endswith(("]", "}")):
+            expected = "valid JSON (the text stops in the middle of a value: is it truncated?)"
+        raise DataFormatError(
+            path, expected, line=exc.lineno, found=f"{exc.msg}, column {exc.colno}"
+        ) from None
+
+
+class JsonLocator:
+    """Names places in a JSON document for error messages: JSON path, and line when possible.
+
+    ``array_key`` is None when the records are the top-level array, else the key of the array in
+    the top-level object (e.g. ``"features"``). Lines are found only when an error occurs, by
+    re-scanning the text up to the bad record, so that valid files cost nothing extra.
+    """
+
+    def __init__(self, path: PathLike, text: str | None, array_key: str | None = None) -> None:
+        self.path = str(path)
+        self.text = text
+        self.array_key = array_key
+        self.prefix = array_key or ""
+
+    def json_path(self, index: int | None, field: str = "") -> str:
+        """``features[3].properties.code``-style path to a record (or the document) and field."""
+        base = "" if index is None else f"{self.prefix}[{index}]"
+        if not field:
+            return base or "$"
+        if not base:
+            return field
+        return f"{base}{field}" if field.startswith("[") else f"{base}.{field}"
+
+    def line_of(self, index: int) -> int | None:
+        """The line where record ``index`` starts, or None if it cannot be located."""
+        if self.text is None:
+            return None
+        try:
+            offset = _array_item_offset(self.text, self.array_key, index)
+        except (ValueError, IndexError):
+            return None
+        return None if offset is None else self.text.count("\n", 0, offset) + 1
+
+    def fail(self, index: int | None, field: str, expected: str, found: object = None) -> NoReturn:
+        line = None if index is None else self.line_of(index)
+        raise DataFormatError(
+            self.path, expected, line=line, column=self.json_path(index, field), found=found
+        )
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _array_item_offset(text: str, key: str | None, index: int) -> int | None:
+    decoder = json.JSONDecoder()
+    pos = _WS.match(text, 0).end()
+    if key is not None:
+        if text[pos] != "{":
+            return None
+        pos = _WS.match(text, pos + 1).end()
+        while True:
+            name, pos = decoder.raw_decode(text, pos)
+            pos = _WS.match(text, pos).end()
+            if text[pos] != ":":
+                return None
+            pos = _WS.match(text, pos + 1).end()
+            if name == key:
+                break
+            _, pos = decoder.raw_decode(text, pos)
+            pos = _WS.match(text, pos).end()
+            if text[pos] != ",":
+                return None
+            pos = _WS.match(text, pos + 1).end()
+    if text[pos] != "[":
+        return None
+    pos = _WS.match(text, pos + 1).end()
+    for _ in range(index):
+        _, pos = decoder.raw_decode(text, pos)
+        pos = _WS.match(text, pos).end()
+        if text[pos] != ",":
+            return None
+        pos = _WS.match(text, pos + 1).end()
+    return pos
+
+
+_MISSING = object()
+
+
+def json_found(value: object) -> str:
+    """A JSON value as written in the file, for the ``found`` part of a message."""
+    if value is _MISSING:
+        return "(missing)"
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def check_json_value(column: Column, value: object) -> str | None:
+    """None if ``value`` is acceptable for ``column``, else the expectation to report."""
+    if value is _MISSING or value is None or value == "" or value == []:
+        return f"{column.describe()} (this field is required)" if column.required else None
+    kind = column.kind
+    if kind == "str":
+        if not isinstance(value, str):
+            return f"{column.describe()}, as a JSON string"
+        if column.pattern is not None and not re.fullmatch(column.pattern, value):
+            return column.describe()
+        if column.choices is not None and value not in column.choices:
+            return column.describe()
+        return None
+    if kind == "str_list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{column.describe()}, as a JSON list of strings"
+        if column.pattern is not None and not all(re.fullmatch(column.pattern, v) for v in value):
+            return f"a list of {column.describe()}"
+        return None
+    if kind in ("int", "float"):
+        ok_types = (int,) if kind == "int" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, ok_types):
+            return f"{column.describe()}, as a JSON number"
+        if isinstance(value, float) and not math.isfinite(value):
+            return column.describe()
+        if (column.min is not None and value < column.min) or (
+            column.max is not None and value > column.max
+        ):
+            return column.describe()
+        return None
+    if kind == "date":
+        if not isinstance(value, str) or not re.fullmatch(_DATE_RE, value):
+            return column.describe()
+        return None
+    raise ValueError(f"column kind {kind!r} is not supported in JSON")
+
+
+def validate_json_records(
+    locator: JsonLocator,
+    records: Iterable[tuple[int, object]],
+    columns: Sequence[Column],
+    *,
+    field_prefix: str = "",
+) -> pd.DataFrame:
+    """Check JSON objects field by field and return them as a typed DataFrame.
+
+    ``records`` pairs each object with its index in the file's array (so errors name the right
+    record even when a reader keeps only some of them). ``field_prefix`` is the path from the
+    record to the object holding the fields (``"properties."`` for GeoJSON features).
+    """
+    collected: dict[str, list[Any]] = {c.name: [] for c in columns}
+    holder = field_prefix.rstrip(".")
+    for index, record in records:
+        if not isinstance(record, Mapping):
+            locator.fail(index, holder, "a JSON object", found=json_found(record))
+        for column in columns:
+            value = record.get(column.source, _MISSING)
+            problem = check_json_value(column, value)
+            if problem is not None:
+                locator.fail(index, field_prefix + column.source, problem, found=json_found(value))
+            if value is _MISSING or value == "" or value == []:
+                value = None
+            if column.kind == "str_list" and value is not None:
+                value = ";".join(value)
+            collected[column.name].append(value)
+    return typed_frame(collected, columns)
+
+
+def typed_frame(collected: Mapping[str, list[Any]], columns: Sequence[Column]) -> pd.DataFrame:
+    """Build a DataFrame with the package's dtype conventions from Python value lists."""
+    data: dict[str, Any] = {}
+    for column in columns:
+        values = collected[column.name]
+        if column.kind in ("str", "str_list"):
+            data[column.name] = pd.array(values, dtype="string")
+        elif column.kind == "int":
+            data[column.name] = pd.array(values, dtype="Int64")
+        elif column.kind == "float":
+            data[column.name] = np.array(
+                [np.nan if v is None else float(v) for v in values], dtype="float64"
+            )
+        elif column.kind == "date":
+            data[column.name] = pd.to_datetime(pd.Series(values, dtype=object)).astype(
+                "datetime64[s]"
+            )
+    return pd.DataFrame(data)

@@ -1,0 +1,77 @@
+"""FINESS import and the synthetic demo practitioners."""
+
+from __future__ import annotations
+
+import pytest
+
+from maillage.directory import synthetic
+from maillage.directory.models import Location, Organization, Practitioner, PractitionerRole
+from maillage.directory.services import import_finess
+from maillage.opendata.errors import DataFormatError
+
+
+def test_finess_haute_marne(demo_db):
+    in_52 = Organization.objects.filter(commune__departement_id="52", synthetic=False)
+    assert in_52.count() == 334
+    ch = Organization.objects.get(commune_id="52121", category_code="355")
+    assert "CHAUMONT" in ch.name.upper()
+    assert in_52.filter(category_code="620").count() == 64
+
+
+def test_finess_bad_file_changes_nothing(demo_db, tmp_path):
+    bad = tmp_path / "finess.csv"
+    bad.write_text(
+        "nofinesset,nofinessej,raison_sociale\n520000000,520000001,TEST\n", encoding="utf-8"
+    )
+    before = Organization.objects.count()
+    with pytest.raises(DataFormatError, match="finess.csv"):
+        import_finess(bad)
+    assert Organization.objects.count() == before
+
+
+def _gps(dep: str):
+    return PractitionerRole.objects.filter(
+        profession_code="10", location__commune__departement_id=dep
+    )
+
+
+def test_synthetic_gps_match_insee_count_and_are_flagged(demo_db):
+    gps = _gps("52")
+    assert gps.count() == 112  # INSEE BPE 2024: 112 médecins généralistes in Haute-Marne
+    assert not gps.filter(synthetic=False).exists()
+    assert not Practitioner.objects.filter(roles__in=gps, synthetic=False).exists()
+    assert not Location.objects.filter(roles__in=gps, synthetic=False).exists()
+    # every synthetic practice is in a commune of the département, at a plausible place
+    assert not gps.filter(location__latitude__isnull=True).exists()
+
+
+def test_synthetic_age_structure_is_calibrated(demo_db):
+    years = list(
+        Practitioner.objects.filter(
+            roles__profession_code="10",
+            roles__location__commune__departement_id__in=["52", "10", "21", "51", "55", "70", "88"],
+        ).values_list("birth_year", flat=True)
+    )
+    ages = [synthetic.REFERENCE_YEAR - y for y in years]
+    share_60 = sum(a >= 60 for a in ages) / len(ages)
+    share_55 = sum(a >= 55 for a in ages) / len(ages)
+    assert 0.38 <= share_60 <= 0.52  # seed 003: 45 % aged 60+
+    assert 0.50 <= share_55 <= 0.66  # seed 001: 58 % aged 55+
+
+
+def test_synthetic_generation_is_deterministic(demo_db):
+    def snapshot():
+        return sorted(
+            _gps("52").values_list(
+                "practitioner__family_name",
+                "practitioner__given_name",
+                "practitioner__birth_year",
+                "location__commune_id",
+                "fte",
+            )
+        )
+
+    first = snapshot()
+    synthetic.generate(["52"])
+    assert snapshot() == first
+    assert _gps("52").count() == 112

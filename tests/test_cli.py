@@ -1,0 +1,91 @@
+"""The ``maillage`` command as a new user runs it: a fresh data folder, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MAILLAGE = [sys.executable, "-m", "maillage.cli"]
+
+
+def run(args: list[str], home: Path, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MAILLAGE_HOME": str(home), "MAILLAGE_DATABASE_URL": ""}
+    return subprocess.run(
+        [*MAILLAGE, *args], env=env, capture_output=True, text=True, timeout=600, **kw
+    )
+
+
+def test_report_json_initialises_a_fresh_install(fresh_home):
+    result = run(["report", "epci:200068666", "--format", "json"], fresh_home)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["communes"] == 60
+    assert figures["population"] > 50_000
+    assert set(figures["apl_drees"]) == {"2022", "2023"}
+    gp = figures["offer"]["medecin_generaliste"]
+    assert {"count", "density_10k", "share_60_plus"} <= set(gp)
+    assert "Initialisation" in result.stderr  # first use built the database
+    assert (fresh_home / "maillage.sqlite3").exists()
+
+
+def test_report_files(fresh_home, tmp_path):
+    result = run(["report", "cpts-saint-dizier-der-blaise", "--output", str(tmp_path)], fresh_home)
+    assert result.returncode == 0, result.stderr
+    for ext, magic in (("html", b"<!DOCTYPE html"), ("pdf", b"%PDF"), ("xlsx", b"PK")):
+        path = tmp_path / f"diagnostic-cpts-saint-dizier-der-blaise.{ext}"
+        assert path.read_bytes()[:14].upper().startswith(magic.upper())
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_unknown_territory_is_a_clear_error(fresh_home):
+    result = run(["report", "departement:00", "--format", "json"], fresh_home)
+    assert result.returncode == 2
+    assert "departement:00" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_accessibility_on_user_files(tmp_path):
+    # Hand-computed E2SFCA: two communes A (100 people) and B (300), one practice P (2 GPs).
+    # A–P 5 min (weight 1), B–P 12 min (weight 2/3 = 0.6667 as given).
+    # R_P = 2 / (100*1 + 300*0.6667) = 2 / 300.01 ; A_A = R_P * 1 ; A_B = R_P * 0.6667
+    demand = _write(tmp_path / "d.csv", "id,population\nA,100\nB,300\n")
+    supply = _write(tmp_path / "s.csv", "id,capacity\nP,2\n")
+    costs = _write(tmp_path / "c.csv", "origin,destination,minutes\nA,P,5\nB,P,12\n")
+    out = tmp_path / "out.csv"
+    result = run(
+        ["accessibility", "--demand", str(demand), "--supply", str(supply), "--costs",
+         str(costs), "--weights", "10:1,15:0.6667,20:0.3333", "--output", str(out)],
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,accessibility"
+    values = {line.split(",")[0]: float(line.split(",")[1]) for line in lines[1:]}
+    r = 2 / (100 + 300 * 0.6667)
+    assert values["A"] == pytest.approx(r, rel=1e-12)
+    assert values["B"] == pytest.approx(r * 0.6667, rel=1e-12)
+
+
+def test_accessibility_bad_file_names_line_and_column(tmp_path):
+    demand = _write(tmp_path / "d.csv", "id,population\nA,100\nB,lots\n")
+    supply = _write(tmp_path / "s.csv", "id,capacity\nP,2\n")
+    costs = _write(tmp_path / "c.csv", "origin,destination,minutes\nA,P,5\n")
+    out = tmp_path / "out.csv"
+    result = run(
+        ["accessibility", "--demand", str(demand), "--supply", str(supply), "--costs",
+         str(costs), "--output", str(out)],
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "d.csv, line 3, column 'population'" in result.stderr
+    assert not out.exists()
