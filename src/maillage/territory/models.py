@@ -107,7 +107,10 @@ class Territory(models.Model):
     name = models.CharField("nom", max_length=200)
     kind = models.CharField("type", max_length=16, choices=Kind.choices)
     code = models.CharField(
-        "code source", max_length=16, blank=True, help_text="Code COG pour les territoires INSEE."
+        "code source",
+        max_length=200,
+        blank=True,
+        help_text="Code COG, ou les territoires COG qui le composent (arrondissement:521,…).",
     )
     description = models.TextField(blank=True)
     communes = models.ManyToManyField(Commune, related_name="territories")

@@ -271,6 +271,11 @@ def _offer_section(figures: Mapping[str, Any], main_name: str) -> dict[str, Any]
                 "synthetic": bool(item.get("synthetic")),
             }
         )
+    # Professions with no figure at all (no open data here) become one line under the table
+    # instead of rows of "n.d.": the reader sees at once what is known and what is not.
+    measured = ("count", "density", "density_dep", "density_reg", "density_fr")
+    missing = [r["label"] for r in rows if all(r[k] is None for k in measured)]
+    rows = [r for r in rows if r["label"] not in missing]
     chart_rows = [r for r in rows if r["density"] is not None][:6]
     series = ["Territoire", "Département", "Région", "France"]
     values_at = ["density", "density_dep", "density_reg", "density_fr"]
@@ -289,6 +294,7 @@ def _offer_section(figures: Mapping[str, Any], main_name: str) -> dict[str, Any]
     )
     return {
         "offer_rows": rows,
+        "offer_missing": missing,
         "offer_synthetic": any(r["synthetic"] for r in rows),
         "offer_chart": chart,
         "offer_main_header": f"dont à {main_name}",
@@ -584,7 +590,7 @@ def _key_figures(
         pop30, share30 = emergency["beyond"][1]
         out.append(
             {
-                "label": "temps moyen d'accès aux urgences",
+                "label": "temps moyen d'accès au centre hospitalier (urgences, approx.)",
                 "value": f"{fr_number(emergency['mean'], 1)}{NNBSP}min",
                 "note": f"{fr_percent(share30, 1)} à plus de 30 min",
             }
