@@ -190,22 +190,44 @@ def import_fhir_bundle(path: Path) -> ImportReport:
     def write(bundle) -> ImportReport:
         report = ImportReport("fhir")
         org_ids: dict[str, int] = {}
+        locations: dict[str, int] = {}
+        communes = set(Commune.objects.values_list("code", flat=True))
         for r in bundle.organizations.itertuples():
-            finess = _str(getattr(r, "finess", "")) or None
+            finess = _str(r.finess) or None
+            commune = _str(r.commune_code) if _str(r.commune_code) in communes else None
             defaults = {
                 "name": _str(r.name)[:250] or "(sans nom)",
-                "siret": _str(getattr(r, "siret", "")),
-                "postal_code": _str(getattr(r, "postal_code", "")),
-                "city": _str(getattr(r, "city", "")),
+                "finess_ej": _str(r.finess_ej),
+                "siret": _str(r.siret),
+                "category_code": _str(r.category_code),
+                "address": _str(r.address)[:300],
+                "postal_code": _str(r.postal_code),
+                "city": _str(r.city)[:120],
+                "commune_id": commune,
                 "source": Source.FHIR,
             }
             if finess:
                 org, _ = Organization.objects.update_or_create(finess_et=finess, defaults=defaults)
             else:
-                org, _ = Organization.objects.get_or_create(
-                    name=defaults["name"], source=Source.FHIR, defaults=defaults
+                org, _ = Organization.objects.update_or_create(
+                    name=defaults["name"], source=Source.FHIR, finess_et=None, defaults=defaults
                 )
             org_ids[r.fhir_id] = org.id
+            if commune:
+                place = Commune.objects.get(code=commune)
+                location, _ = Location.objects.update_or_create(
+                    organization=org,
+                    source=Source.FHIR,
+                    defaults={
+                        "name": org.name,
+                        "address": org.address,
+                        "postal_code": org.postal_code,
+                        "commune": place,
+                        "latitude": org.latitude or place.latitude,
+                        "longitude": org.longitude or place.longitude,
+                    },
+                )
+                locations[r.fhir_id] = location.id
         people: dict[str, int] = {}
         for r in bundle.practitioners.itertuples():
             p, _ = Practitioner.objects.update_or_create(
@@ -232,6 +254,7 @@ def import_fhir_bundle(path: Path) -> ImportReport:
                 PractitionerRole(
                     practitioner_id=pid,
                     organization_id=org_ids.get(_str(r.organization_fhir_id)),
+                    location_id=locations.get(_str(r.organization_fhir_id)),
                     profession_code=_str(r.profession_code),
                     specialty_code=_str(r.specialty_code),
                     mode_code=_str(r.mode_code),
