@@ -22,7 +22,12 @@ DEFAULT_TERRITORY = os.environ.get("MAILLAGE_DEFAULT_TERRITORY", "departement:52
 
 
 def migrate() -> None:
-    call_command("migrate", interactive=False, verbosity=0)
+    """Apply pending migrations (a quick plan check when there are none)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", interactive=False, verbosity=0)
 
 
 def _initialised() -> bool:
