@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+DEMO_DEPARTEMENTS = ["52", "10", "21", "51", "55", "70", "88"]
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup", "demo_db", "client"}
 
 
@@ -34,8 +35,11 @@ def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - pytest-
         assert "postgresql" in engine, f"CI PostgreSQL pass is running on {engine}"
     with django_db_blocker.unblock():
         from maillage.bootstrap import run_named_import
+        from maillage.directory.models import Practitioner
 
-        run_named_import("all", departements=["52", "10", "21", "51", "55", "70", "88"])
+        # With --reuse-db the data is already there: importing again would only cost time.
+        if not Practitioner.objects.filter(synthetic=True).exists():
+            run_named_import("all", departements=DEMO_DEPARTEMENTS)
     yield
 
 

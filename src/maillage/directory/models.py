@@ -13,8 +13,10 @@ TRE_R38) and HealthcareService.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F
+from simple_history.models import HistoricalRecords
 
-from maillage.territory.models import Commune
+from maillage.territory.models import Commune, Territory
 
 
 class Source(models.TextChoices):
@@ -25,7 +27,37 @@ class Source(models.TextChoices):
     MANUAL = "manual", "Saisie"
 
 
-class Organization(models.Model):
+class ProOnly(models.Model):
+    """Fields only logged-in professionals see (never anonymous pages, API or FHIR output).
+
+    Every model holding them lists their names in ``PRO_ONLY_FIELDS``: the one list the
+    serialisers, templates and tests use to strip them for the public.
+    """
+
+    mssante = models.EmailField("messagerie sécurisée MSSanté", blank=True)
+    direct_line = models.CharField("ligne directe (professionnels)", max_length=20, blank=True)
+    notes_pro = models.TextField("notes pour les confrères", blank=True)
+    verified_on = models.DateField("vérifié le", null=True, blank=True)
+
+    PRO_ONLY_FIELDS = ("mssante", "direct_line", "notes_pro")
+
+    class Meta:
+        abstract = True
+
+
+class StructureKind(models.TextChoices):
+    HOSPITAL = "hopital", "Établissement de santé"
+    MSP = "msp", "Maison de santé pluriprofessionnelle"
+    CENTRE_SANTE = "centre_sante", "Centre de santé"
+    PHARMACY = "pharmacie", "Pharmacie"
+    LABORATORY = "laboratoire", "Laboratoire"
+    EHPAD = "ehpad", "EHPAD"
+    MEDICO_SOCIAL = "medico_social", "Établissement ou service médico-social"
+    PRACTICE = "cabinet", "Cabinet"
+    OTHER = "autre", "Autre structure"
+
+
+class Organization(ProOnly):
     finess_et = models.CharField("FINESS établissement", max_length=9, null=True, unique=True)
     finess_ej = models.CharField("FINESS juridique", max_length=9, blank=True)
     siret = models.CharField("SIRET", max_length=14, blank=True)
@@ -41,11 +73,18 @@ class Organization(models.Model):
         Commune, null=True, blank=True, on_delete=models.SET_NULL, related_name="organizations"
     )
     phone = models.CharField("téléphone", max_length=20, blank=True)
+    email = models.EmailField("courriel", blank=True)
+    website = models.URLField("site web", blank=True)
+    kind = models.CharField(
+        "type de structure", max_length=16, choices=StructureKind.choices, blank=True
+    )
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     opened_on = models.DateField("ouverture", null=True, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices)
     synthetic = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name"]
@@ -55,7 +94,7 @@ class Organization(models.Model):
         return self.name
 
 
-class Location(models.Model):
+class Location(ProOnly):
     """A place where care is given (a practice, a site of an établissement)."""
 
     name = models.CharField("nom", max_length=250)
@@ -68,8 +107,13 @@ class Location(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     phone = models.CharField("téléphone", max_length=20, blank=True)
+    email = models.EmailField("courriel", blank=True)
+    website = models.URLField("site web", blank=True)
+    teleconsultation = models.BooleanField("téléconsultation", default=False)
     source = models.CharField(max_length=12, choices=Source.choices)
     synthetic = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name"]
@@ -79,14 +123,19 @@ class Location(models.Model):
         return self.name
 
 
-class Practitioner(models.Model):
+class Practitioner(ProOnly):
     rpps = models.CharField("RPPS", max_length=11, null=True, unique=True)
     family_name = models.CharField("nom", max_length=120)
     given_name = models.CharField("prénom", max_length=120, blank=True)
     gender = models.CharField("genre", max_length=8, blank=True)
     birth_year = models.PositiveSmallIntegerField("année de naissance", null=True, blank=True)
+    languages = models.CharField(
+        "langues parlées (codes ISO 639-1, séparés par des virgules)", max_length=60, blank=True
+    )
     source = models.CharField(max_length=12, choices=Source.choices)
     synthetic = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -111,9 +160,14 @@ class PractitionerRole(models.Model):
     mode_code = models.CharField("mode d'exercice (L/S/B)", max_length=2, blank=True)
     fte = models.FloatField("équivalent temps plein", default=1.0)
     active = models.BooleanField(default=True)
-    accepts_new_patients = models.BooleanField(null=True, blank=True)
+    accepts_new_patients = models.BooleanField(
+        "accepte de nouveaux patients", null=True, blank=True
+    )
+    teleconsultation = models.BooleanField("téléconsultation", default=False)
     source = models.CharField(max_length=12, choices=Source.choices)
     synthetic = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = "activité"
@@ -122,7 +176,7 @@ class PractitionerRole(models.Model):
         return f"{self.practitioner} — {self.profession_code} {self.specialty_code}".strip()
 
 
-class HealthcareService(models.Model):
+class HealthcareService(ProOnly):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="services"
     )
@@ -131,9 +185,15 @@ class HealthcareService(models.Model):
     )
     name = models.CharField("nom", max_length=250)
     category = models.CharField("catégorie", max_length=120, blank=True)
+    description = models.TextField(blank=True)
     phone = models.CharField("téléphone", max_length=20, blank=True)
+    email = models.EmailField("courriel", blank=True)
+    teleconsultation = models.BooleanField("téléconsultation", default=False)
+    public = models.BooleanField("visible du public", default=True)
     source = models.CharField(max_length=12, choices=Source.choices)
     synthetic = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name"]
@@ -141,3 +201,208 @@ class HealthcareService(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OpeningHours(models.Model):
+    """A weekly opening slot of a place or a service (FHIR availableTime)."""
+
+    class Weekday(models.IntegerChoices):
+        MON = 0, "lundi"
+        TUE = 1, "mardi"
+        WED = 2, "mercredi"
+        THU = 3, "jeudi"
+        FRI = 4, "vendredi"
+        SAT = 5, "samedi"
+        SUN = 6, "dimanche"
+
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="opening_hours"
+    )
+    service = models.ForeignKey(
+        HealthcareService,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="opening_hours",
+    )
+    weekday = models.PositiveSmallIntegerField("jour", choices=Weekday.choices)
+    opens = models.TimeField("ouverture")
+    closes = models.TimeField("fermeture")
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name = "horaire d'ouverture"
+        verbose_name_plural = "horaires d'ouverture"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(closes__gt=F("opens")), name="hours_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class OpeningException(models.Model):
+    """A dated exception to the weekly pattern: holidays, closures, special hours."""
+
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="exceptions"
+    )
+    service = models.ForeignKey(
+        HealthcareService,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="exceptions",
+    )
+    start_date = models.DateField("du")
+    end_date = models.DateField("au")
+    closed = models.BooleanField("fermé", default=True)
+    opens = models.TimeField("ouverture", null=True, blank=True)
+    closes = models.TimeField("fermeture", null=True, blank=True)
+    label = models.CharField("motif", max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["start_date"]
+        verbose_name = "exception d'ouverture"
+
+    def __str__(self) -> str:
+        return f"{self.start_date}–{self.end_date} {self.label}".strip()
+
+
+class SchemeKind(models.TextChoices):
+    MSP = "msp", "Maison de santé pluriprofessionnelle (MSP)"
+    CENTRE_SANTE = "centre_sante", "Centre de santé"
+    CPTS = "cpts", "Communauté professionnelle territoriale de santé (CPTS)"
+    CLS = "cls", "Contrat local de santé (CLS)"
+    DAC = "dac", "Dispositif d'appui à la coordination (PTA / DAC)"
+    PCPE = "pcpe", "Pôle de compétences et de prestations externalisées (PCPE)"
+    NIGHT_NURSE = "astreinte_ide", "Astreinte infirmière de nuit en EHPAD"
+    TELECONSULTATION = "teleconsultation", "Salle de téléconsultation"
+    OUTREACH = "consultation_avancee", "Consultation avancée"
+    HOSPITAL = "hopital", "Établissement hospitalier"
+    OTHER = "autre", "Autre dispositif"
+
+
+class Scheme(ProOnly):
+    """A coordination scheme or shared resource of a territory ("dispositif"): its perimeter,
+    the structure that carries it, its members and its contacts."""
+
+    class Status(models.TextChoices):
+        OPERATING = "operating", "en fonctionnement"
+        PLANNED = "planned", "en projet"
+        CLOSED = "closed", "fermé"
+
+    slug = models.SlugField(max_length=120, unique=True)
+    name = models.CharField("nom", max_length=250)
+    kind = models.CharField("type", max_length=24, choices=SchemeKind.choices, db_index=True)
+    status = models.CharField(
+        "statut", max_length=12, choices=Status.choices, default=Status.OPERATING
+    )
+    description = models.TextField(blank=True)
+    perimeter = models.ForeignKey(
+        Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="schemes"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="carried_schemes",
+        verbose_name="structure porteuse",
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="schemes"
+    )
+    commune = models.ForeignKey(
+        Commune, null=True, blank=True, on_delete=models.SET_NULL, related_name="schemes"
+    )
+    finess = models.CharField("FINESS", max_length=9, blank=True)
+    phone = models.CharField("téléphone", max_length=20, blank=True)
+    email = models.EmailField("courriel", blank=True)
+    website = models.URLField("site web", blank=True)
+    member_organizations = models.ManyToManyField(
+        Organization, blank=True, related_name="schemes", verbose_name="structures membres"
+    )
+    member_practitioners = models.ManyToManyField(
+        Practitioner, blank=True, related_name="schemes", verbose_name="professionnels membres"
+    )
+    source_note = models.CharField(
+        "source", max_length=250, blank=True, help_text="Document d'où vient la fiche."
+    )
+    public = models.BooleanField("visible du public", default=True)
+    synthetic = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = "dispositif"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SchemeContact(models.Model):
+    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField("nom", max_length=150)
+    role = models.CharField("fonction", max_length=150, blank=True)
+    phone = models.CharField("téléphone", max_length=20, blank=True)
+    email = models.EmailField("courriel", blank=True)
+    public = models.BooleanField(
+        "visible du public", default=False, help_text="Sinon réservé aux professionnels."
+    )
+
+    class Meta:
+        verbose_name = "contact"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})" if self.role else self.name
+
+
+class Action(models.Model):
+    """The "Actions" side of the directory: fiches parcours, protocols, resources."""
+
+    class Kind(models.TextChoices):
+        PATHWAY = "fiche_parcours", "Fiche parcours"
+        PROTOCOL = "protocole", "Protocole pluriprofessionnel"
+        RESOURCE = "ressource", "Ressource"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PROFESSIONALS = "pro", "Professionnels seulement"
+
+    slug = models.SlugField(max_length=150, unique=True)
+    title = models.CharField("titre", max_length=250)
+    kind = models.CharField("type", max_length=16, choices=Kind.choices)
+    summary = models.TextField("résumé", blank=True)
+    body = models.TextField("contenu", blank=True)
+    territory = models.ForeignKey(
+        Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    scheme = models.ForeignKey(
+        Scheme, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    tags = models.CharField("mots-clés (séparés par des virgules)", max_length=250, blank=True)
+    file = models.FileField("fichier", upload_to="actions/%Y/", blank=True)
+    link = models.URLField("lien", blank=True)
+    version = models.CharField(max_length=20, blank=True)
+    author = models.CharField("auteur", max_length=150, blank=True)
+    review_on = models.DateField("à réviser le", null=True, blank=True)
+    visibility = models.CharField(
+        "visibilité", max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    source_note = models.CharField("source", max_length=250, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = "action"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+# Models owned by other modules of the app (search index, change proposals, merge imports).
+from maillage.directory.changes import ChangeProposal, MergeImport  # noqa: E402, F401
+from maillage.directory.index import SearchEntry  # noqa: E402, F401

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the directory work."""
+
+urlpatterns: list = []
