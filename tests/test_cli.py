@@ -13,6 +13,12 @@ import pytest
 MAILLAGE = [sys.executable, "-m", "maillage.cli"]
 
 
+@pytest.fixture(scope="module")
+def cli_home(tmp_path_factory) -> Path:
+    """A data folder of this module's own: the first command must find it empty."""
+    return tmp_path_factory.mktemp("cli-home")
+
+
 def run(args: list[str], home: Path, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "MAILLAGE_HOME": str(home), "MAILLAGE_DATABASE_URL": ""}
     return subprocess.run(
@@ -20,8 +26,8 @@ def run(args: list[str], home: Path, **kw) -> subprocess.CompletedProcess:
     )
 
 
-def test_report_json_initialises_a_fresh_install(fresh_home):
-    result = run(["report", "epci:200068666", "--format", "json"], fresh_home)
+def test_report_json_initialises_a_fresh_install(cli_home):
+    result = run(["report", "epci:200068666", "--format", "json"], cli_home)
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["communes"] == 60
@@ -30,11 +36,11 @@ def test_report_json_initialises_a_fresh_install(fresh_home):
     gp = figures["offer"]["medecin_generaliste"]
     assert {"count", "density_10k", "share_60_plus"} <= set(gp)
     assert "Initialisation" in result.stderr  # first use built the database
-    assert (fresh_home / "maillage.sqlite3").exists()
+    assert (cli_home / "maillage.sqlite3").exists()
 
 
-def test_report_files(fresh_home, tmp_path):
-    result = run(["report", "cpts-saint-dizier-der-blaise", "--output", str(tmp_path)], fresh_home)
+def test_report_files(cli_home, tmp_path):
+    result = run(["report", "cpts-saint-dizier-der-blaise", "--output", str(tmp_path)], cli_home)
     assert result.returncode == 0, result.stderr
     for ext, magic in (("html", b"<!DOCTYPE html"), ("pdf", b"%PDF"), ("xlsx", b"PK")):
         path = tmp_path / f"diagnostic-cpts-saint-dizier-der-blaise.{ext}"
@@ -42,8 +48,8 @@ def test_report_files(fresh_home, tmp_path):
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_unknown_territory_is_a_clear_error(fresh_home):
-    result = run(["report", "departement:00", "--format", "json"], fresh_home)
+def test_unknown_territory_is_a_clear_error(cli_home):
+    result = run(["report", "departement:00", "--format", "json"], cli_home)
     assert result.returncode == 2
     assert "departement:00" in result.stderr
     assert "Traceback" not in result.stderr
@@ -89,3 +95,14 @@ def test_accessibility_bad_file_names_line_and_column(tmp_path):
     assert result.returncode == 2
     assert "d.csv, line 3, column 'population'" in result.stderr
     assert not out.exists()
+
+
+def test_fhir_bundle_of_a_territory(cli_home, tmp_path):
+    from maillage.opendata import read_annuaire_bundle
+
+    out = tmp_path / "cpts.json"
+    result = run(["fhir-bundle", "cpts-saint-dizier-der-blaise", "--output", str(out)], cli_home)
+    assert result.returncode == 0, result.stderr
+    bundle = json.loads(out.read_text(encoding="utf-8"))
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+    assert len(read_annuaire_bundle(out).practitioners) > 20

@@ -78,14 +78,14 @@ def demo_departements(
 def run_named_import(
     dataset: str, path: str | Path | None = None, departements: list[str] | None = None
 ) -> list[ImportReport]:
-    from maillage.directory import synthetic
+    from maillage.directory import demo, search, synthetic
     from maillage.directory.services import import_fhir_bundle, import_finess, import_rpps
     from maillage.observatory.imports import import_apl, import_cartosante, import_departement_stats
     from maillage.territory.services import import_geography
 
     if dataset in ("rpps", "fhir") and not path:
         raise ValueError(f"maillage import {dataset} attend le chemin du fichier à importer")
-    if path and dataset in ("all", "geography", "synthetic"):
+    if path and dataset in ("all", "geography", "synthetic", "dispositifs", "index"):
         raise ValueError(f"maillage import {dataset} n'accepte pas de fichier")
     simple = {
         "finess": import_finess,
@@ -101,11 +101,17 @@ def run_named_import(
         return [import_geography()]
     if dataset == "synthetic":
         return [synthetic.generate(departements or demo_departements())]
+    if dataset == "dispositifs":
+        return [demo.load_demo_directory()]
+    if dataset == "index":
+        return [search.reindex_all()]
     if dataset == "all":
         reports = [import_geography()]
         reports += [f(None) for f in (import_finess, import_apl, import_cartosante,
                                       import_departement_stats)]  # fmt: skip
         reports.append(synthetic.generate(departements or demo_departements()))
+        reports.append(demo.load_demo_directory())
+        reports.append(search.reindex_all())
         return reports
     raise ValueError(f"jeu de données inconnu : {dataset}")
 

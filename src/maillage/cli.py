@@ -72,6 +72,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fhir_bundle(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import initialise
+    from maillage.directory.fhir import export_territory_bundle
+
+    initialise(progress=_say)
+    output = args.output or f"annuaire-{args.territory.replace(':', '-')}.fhir.json"
+    count = export_territory_bundle(args.territory, output)
+    print(output)
+    _say(f"{count} ressources FHIR écrites (Bundle de type collection)")
+    return 0
+
+
 def cmd_accessibility(args: argparse.Namespace) -> int:
     from maillage.analytics.accessibility import e2sfca, parse_weights
     from maillage.analytics.travel import costs_from_table
@@ -110,8 +123,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise, serve
+    from maillage.directory.demo import demo_accounts_path, ensure_demo_accounts
 
     initialise(progress=_say)
+    accounts = ensure_demo_accounts()
+    _say(
+        f"Comptes de démonstration ({', '.join(sorted(accounts))}) : identifiants et mots de "
+        f"passe dans {demo_accounts_path()}"
+    )
     if args.no_serve:
         return 0
     serve(args.host, args.port, progress=_say)
@@ -155,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dataset",
         choices=["all", "geography", "finess", "apl", "cartosante", "insee", "synthetic",
-                 "rpps", "fhir"],
+                 "dispositifs", "index", "rpps", "fhir"],
     )  # fmt: skip
     p.add_argument("path", nargs="?", help="fichier (par défaut : celui livré avec maillage)")
     p.add_argument("--departements", help="pour synthetic : codes séparés par des virgules")
@@ -168,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="html,pdf,xlsx", help="html,pdf,xlsx ou json")
     p.add_argument("--output", help="dossier de sortie (par défaut : le dossier courant)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("fhir-bundle", help="l'annuaire d'un territoire en un Bundle FHIR R4")
+    p.add_argument("territory", help="departement:52, epci:200068666, ou un nom court")
+    p.add_argument("--output", help="fichier JSON (par défaut : annuaire-<territoire>.fhir.json)")
+    p.set_defaults(func=cmd_fhir_bundle)
 
     p = sub.add_parser("accessibility", help="indice E2SFCA sur vos propres fichiers")
     p.add_argument("--demand", required=True, help="CSV id,population")

@@ -119,6 +119,8 @@ def _database() -> dict:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
+        # a file, so that `pytest --reuse-db` keeps the imported test data between runs
+        "TEST": {"NAME": str(DATA_HOME / "test_maillage.sqlite3")},
     }
 
 
@@ -136,7 +138,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", "Français"), ("en", "English")]
+LANGUAGES = [("fr", "Français")]  # the interface is written in French only
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True

@@ -44,6 +44,43 @@ def _own_entry(user: Any, obj: Any) -> bool:
     return False
 
 
+def _communes_of(obj: Any) -> set[str]:
+    """The communes an entry is in (used to scope a coordinator to their territories)."""
+    from maillage.directory.models import (
+        HealthcareService,
+        Location,
+        Organization,
+        Practitioner,
+        PractitionerRole,
+        Scheme,
+    )
+
+    if isinstance(obj, Practitioner):
+        return set(obj.roles.values_list("location__commune_id", flat=True)) - {None}
+    if isinstance(obj, PractitionerRole):
+        return {obj.location.commune_id} if obj.location_id else set()
+    if isinstance(obj, (Organization, Location)):
+        return {obj.commune_id} if obj.commune_id else set()
+    if isinstance(obj, HealthcareService):
+        return _communes_of(obj.organization)
+    if isinstance(obj, Scheme):
+        if obj.perimeter_id:
+            return set(obj.perimeter.communes.values_list("code", flat=True))
+        return {obj.commune_id} if obj.commune_id else set()
+    return set()
+
+
+def _in_scope(user: Any, obj: Any) -> bool:
+    """A coordinator with territories only reviews and edits entries inside them."""
+    profile = getattr(user, "profile", None)
+    if obj is None or profile is None or not profile.territories.exists():
+        return True
+    communes = _communes_of(obj)
+    if not communes:
+        return True
+    return profile.territories.filter(communes__code__in=communes).exists()
+
+
 def can(user: Any, action: str, obj: Any = None) -> bool:
     """May ``user`` do ``action`` (on ``obj``)?"""
     if action not in ACTIONS:
@@ -56,7 +93,7 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if action == "view_pro":
         return True  # every professional and coordinator sees pro-only fields
     if role == Role.COORDINATOR:
-        return action in ("propose", "review", "edit")
+        return action in ("propose", "review", "edit") and _in_scope(user, obj)
     if role == Role.PROFESSIONAL:
         return action == "propose" and (obj is None or _own_entry(user, obj))
     return False

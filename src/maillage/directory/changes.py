@@ -53,7 +53,13 @@ class MergeImport(models.Model):
 
     source_name = models.CharField(max_length=250)
     source_format = models.CharField(max_length=8)  # csv, xlsx, fhir
-    mapping = models.JSONField(default=dict)
+    # The file is not kept: its header and cells are, so that the mapping can be changed and
+    # the analysis re-run without uploading again (see maillage.directory.merge).
+    headers = models.JSONField(default=list, help_text="source column names, in file order")
+    source_rows = models.JSONField(
+        default=list, help_text='[{"line": n, "cells": [...]}] as read from the file'
+    )
+    mapping = models.JSONField(default=dict, help_text="maillage field -> source column")
     rows = models.JSONField(default=list, help_text="staged rows with their match decisions")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.STAGED)
     created_by = models.ForeignKey(
@@ -61,6 +67,14 @@ class MergeImport(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    result = models.JSONField(default=dict, blank=True, help_text="counts written by apply")
 
     class Meta:
         ordering = ["-created_at"]

@@ -327,7 +327,7 @@ class Scheme(ProOnly):
         Practitioner, blank=True, related_name="schemes", verbose_name="professionnels membres"
     )
     source_note = models.CharField(
-        "source", max_length=250, blank=True, help_text="Document d'où vient la fiche."
+        "source", max_length=500, blank=True, help_text="Document d'où vient la fiche."
     )
     public = models.BooleanField("visible du public", default=True)
     synthetic = models.BooleanField(default=False)
@@ -391,7 +391,7 @@ class Action(models.Model):
     visibility = models.CharField(
         "visibilité", max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
     )
-    source_note = models.CharField("source", max_length=250, blank=True)
+    source_note = models.CharField("source", max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 

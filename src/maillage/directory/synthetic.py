@@ -256,6 +256,11 @@ def _place(spec, code, local, anchors, rng, cache) -> tuple[Location, int | None
     groups = (
         here[here["category_code"].isin([FINESS_MSP, FINESS_CENTRE_SANTE])] if len(here) else here
     )
+    if len(groups):
+        # Dental centres (centres de santé dentaires) host dentists only, and dentists work there
+        # or in their own practice, not in an MSP's medical team.
+        dental = groups["name"].str.upper().str.contains("DENTAIRE", regex=False)
+        groups = groups[dental] if spec.key == "chirurgien_dentiste" else groups[~dental]
     if len(groups) and rng.random() < spec.msp_share:
         org = groups.iloc[int(rng.integers(len(groups)))]
         key = ("org", str(org["id"]))

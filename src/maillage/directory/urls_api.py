@@ -1,3 +1,9 @@
-"""Placeholder: filled in by the directory work."""
+"""The JSON API at ``/api/`` (see :mod:`maillage.directory.api`); OpenAPI 3 at ``/api/schema``."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import path
+
+from maillage.directory.api import api
+
+urlpatterns = [path("", api.urls)]

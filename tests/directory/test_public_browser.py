@@ -1,0 +1,150 @@
+"""The public directory in a real browser: Debian's chromium driven by Playwright against
+``maillage serve`` on a fresh data folder, as a new user would run it.
+
+What only a browser can show: the clustered map really draws (Leaflet.markercluster runs under
+the Content-Security-Policy), typed text goes through the form, and a phone-sized window keeps
+the search usable (no sideways scrolling, the button reachable).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from maillage.directory.views_public import MAP_CAP
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+READY = 30_000  # ms: generous, the first search of a process loads the vocabulary
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(fresh_home: Path):
+    """``maillage init`` then ``maillage serve`` on the session's fresh data folder."""
+    env = {**os.environ, "MAILLAGE_HOME": str(fresh_home), "MAILLAGE_DATABASE_URL": ""}
+    init = subprocess.run(
+        [sys.executable, "-m", "maillage.cli", "init"], env=env, capture_output=True, text=True
+    )
+    assert init.returncode == 0, init.stderr
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maillage.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/annuaire/", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("maillage serve did not start: " + proc.stderr.read().decode())
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, width: int, height: int):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    return page, errors
+
+
+@pytest.mark.browser
+def test_typo_search_finds_chaumont_gps(served, browser, tmp_path):
+    page, errors = _page(browser, 1280, 900)
+    page.goto(served + "/annuaire/")
+    page.fill("#q", "generalsite chaumon")  # a typo and an unfinished word
+    page.press("#q", "Enter")
+    page.wait_for_selector("[data-testid=results]", timeout=READY)
+    assert "generaliste" in page.locator("[data-testid=corrected]").inner_text()
+    subtitles = page.locator(".result-sub").all_inner_texts()
+    assert len(subtitles) > 5
+    assert all("Chaumont" in s and "Médecin" in s for s in subtitles)
+    assert page.locator("[data-testid=synthetic-banner]").is_visible()
+    assert page.locator(".result .tag-synth").count() == len(subtitles)
+    page.wait_for_selector("#results-map[data-ready]", timeout=READY)
+    assert int(page.locator("#results-map").get_attribute("data-ready")) > 5
+    page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+    # a result opens its entry page, with its small map
+    page.locator(".result-title a").first.click()
+    page.wait_for_selector("#entry-map[data-ready]", timeout=READY)
+    assert "Médecin" in page.locator(".subtitle").first.inner_text()
+    assert page.locator("[data-testid=verified]").is_visible()
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_wide_search_draws_clustered_markers(served, browser, tmp_path):
+    page, errors = _page(browser, 1280, 900)
+    page.goto(served + "/annuaire/?profession=chirurgien_dentiste")  # ~1,200 demo dentists
+    page.wait_for_selector("#results-map[data-ready]", timeout=READY)
+    shown = int(page.locator("#results-map").get_attribute("data-ready"))
+    assert shown > 500
+    clusters = page.locator("#results-map .marker-cluster")
+    assert clusters.count() >= 3
+    # cluster labels add up to at most the points sent
+    counts = [int(t) for t in clusters.all_inner_texts() if t.strip().isdigit()]
+    assert counts and sum(counts) <= shown
+    assert "carte" in page.locator("#map-note").inner_text()
+    page.screenshot(path=str(tmp_path / "clusters.png"))
+    # past the cap, the page says the map is partial
+    page.goto(served + "/annuaire/?profession=infirmier")  # ~2,900 demo nurses
+    page.wait_for_selector("#results-map[data-ready]", timeout=READY)
+    assert page.locator("#results-map").get_attribute("data-ready") == str(MAP_CAP)
+    assert "limite de 1\u202f000 points" in page.locator("#map-note").inner_text()
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_phone_sized_window_keeps_search_usable(served, browser, tmp_path):
+    page, errors = _page(browser, 390, 844)
+    page.goto(served + "/annuaire/")
+    for selector in ("#q", "#ou", "#rayon", ".dir-search button[type=submit]"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, selector
+    page.fill("#q", "infirmier")
+    page.fill("#ou", "Langres")
+    page.select_option("#rayon", "10")
+    page.locator(".dir-search button[type=submit]").click()
+    page.wait_for_selector("[data-testid=results]", timeout=READY)
+    page.wait_for_selector("#results-map[data-ready]", timeout=READY)
+    assert "à moins de 10 km de Langres" in page.locator("[data-testid=result-count]").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator("#results-map").bounding_box()["width"] <= 390
+    assert page.locator(".result").first.bounding_box()["width"] <= 390
+    # the filters fold away on a phone and open on demand
+    assert not page.locator("#profession").is_visible()
+    page.click(".dir-filters summary")
+    assert page.locator("#profession").is_visible()
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    assert errors == []

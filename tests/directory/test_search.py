@@ -1,0 +1,462 @@
+"""The directory search (``maillage.directory.search``) on the demo database.
+
+The demo database holds the FINESS establishments and the synthetic practitioners of Haute-Marne
+and its neighbours, indexed by ``maillage init``; tests add their own entries where a case needs
+exact figures and index them with ``reindex_objects`` as a published change would.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from maillage.directory.models import (
+    HealthcareService,
+    Location,
+    OpeningException,
+    OpeningHours,
+    Organization,
+    Practitioner,
+    PractitionerRole,
+    Scheme,
+    SearchEntry,
+    Source,
+)
+from maillage.directory.search import (
+    SearchQuery,
+    normalise,
+    prefix_upper_bound,
+    reindex_all,
+    reindex_objects,
+    resolve_place,
+    search,
+    tokens,
+)
+from maillage.territory.models import Commune
+
+PARIS = ZoneInfo("Europe/Paris")
+GP_SPECIALTIES = {"SM26", "SM53", "SM54"}
+CHAUMONT, LANGRES = "52121", "52269"
+
+
+def run(**kwargs):
+    return search(SearchQuery(**kwargs))
+
+
+def everything(**kwargs) -> list[SearchEntry]:
+    """All the entries of a query, across its pages."""
+    first = run(page_size=100, **kwargs)
+    items = list(first.items)
+    for page in range(2, first.pages + 1):
+        items += run(page=page, page_size=100, **kwargs).items
+    return items
+
+
+def make_role(
+    family: str,
+    given: str,
+    commune: str,
+    *,
+    profession: str = "10",
+    specialty: str = "SM54",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    languages: str = "",
+    accepts: bool | None = None,
+    teleconsultation: bool = False,
+) -> PractitionerRole:
+    place = Commune.objects.get(code=commune)
+    location = Location.objects.create(
+        name=f"Cabinet {family}",
+        commune=place,
+        latitude=latitude if latitude is not None else place.latitude,
+        longitude=longitude if longitude is not None else place.longitude,
+        source=Source.MANUAL,
+    )
+    person = Practitioner.objects.create(
+        family_name=family, given_name=given, languages=languages, source=Source.MANUAL
+    )
+    role = PractitionerRole.objects.create(
+        practitioner=person,
+        location=location,
+        profession_code=profession,
+        specialty_code=specialty,
+        accepts_new_patients=accepts,
+        teleconsultation=teleconsultation,
+        source=Source.MANUAL,
+    )
+    reindex_objects([role])
+    return role
+
+
+def entry_of(role: PractitionerRole) -> SearchEntry:
+    return SearchEntry.objects.get(kind="role", object_id=role.id)
+
+
+# --- normalisation (no database) ---------------------------------------------------------------
+
+
+def test_normalise_drops_case_accents_and_punctuation():
+    assert (
+        normalise("Médecin GÉNÉRALISTE, Saint-Dizier (52)") == "medecin generaliste saint dizier 52"
+    )
+    assert normalise("Cœur d'Œuvre") == "coeur d oeuvre"
+    assert tokens("Le Dr. Généraliste de Chaumont") == ["generaliste", "chaumont"]
+
+
+def test_prefix_upper_bound_stays_in_the_alphabet():
+    assert prefix_upper_bound("chaumon") == "chaumoo"
+    assert prefix_upper_bound("abz") == "ac"
+    assert prefix_upper_bound("a9") == "aa"
+    assert prefix_upper_bound("zz") is None
+
+
+# --- free text -----------------------------------------------------------------------------------
+
+
+def gp_roles_of(commune: str) -> set[int]:
+    return set(
+        PractitionerRole.objects.filter(
+            active=True,
+            location__commune_id=commune,
+            profession_code="10",
+            specialty_code__in=GP_SPECIALTIES,
+        ).values_list("id", flat=True)
+    )
+
+
+def test_generaliste_chaumon_finds_the_gps_of_chaumont(demo_db):
+    expected = gp_roles_of(CHAUMONT)
+    assert expected, "the demo database has GPs in Chaumont"
+    items = everything(text="generaliste chaumon")
+    assert {e.object_id for e in items if e.commune_id == CHAUMONT} == expected
+    for e in items:  # every result is a GP of a commune whose name starts with "Chaumont"
+        assert e.kind == "role" and e.specialty_code in GP_SPECIALTIES
+        assert any(w.startswith("chaumon") for w in normalise(e.commune.name).split())
+    # Chaumont (Haute-Marne, the most populous "Chaumont") ranks first.
+    assert items[0].commune_id == CHAUMONT
+
+
+def test_typos_are_corrected_and_reported(demo_db):
+    exact = run(text="generaliste chaumont")
+    typo = run(text="generalsite chaumond")
+    assert typo.corrected_text == "generaliste chaumont"
+    assert typo.total == exact.total > 0
+    assert [e.id for e in typo.items] == [e.id for e in exact.items]
+    assert exact.corrected_text is None
+
+
+def test_accents_and_case_are_ignored(demo_db):
+    plain = run(text="generaliste chaumont")
+    accented = run(text="Médecin Généraliste CHAUMONT")
+    assert accented.total == plain.total
+    assert accented.corrected_text is None
+
+
+def test_words_match_by_prefix(demo_db):
+    nurses = everything(text="infirm langr")
+    expected = set(
+        PractitionerRole.objects.filter(
+            active=True, location__commune_id=LANGRES, profession_code__in=["60", "69"]
+        ).values_list("id", flat=True)
+    )
+    assert expected
+    assert {e.object_id for e in nurses if e.kind == "role" and e.commune_id == LANGRES} == expected
+
+
+def test_synonyms_of_professions(demo_db):
+    kine = make_role("Kinetest", "Paul", LANGRES, profession="70", specialty="")
+    midwife = make_role("Sagetest", "Lou", LANGRES, profession="50", specialty="")
+    assert kine.id in {e.object_id for e in everything(text="kiné langres")}
+    assert midwife.id in {e.object_id for e in everything(text="sage-femme langres")}
+    dentists = run(text="dentiste", kind="role")
+    assert dentists.total > 0
+    assert {e.profession_code for e in dentists.items} == {"40"}
+
+
+def test_names_and_title_ranking(demo_db):
+    role = make_role("Quillardet", "Zéphyrine", LANGRES)
+    result = run(text="zephyrine quill")
+    assert [e.object_id for e in result.items] == [role.id]
+    entry = result.items[0]
+    assert entry.title == "Zéphyrine Quillardet" and not entry.synthetic
+    # A person whose name is the query comes before people only located there.
+    other = make_role("Langresson", "Marc", CHAUMONT)
+    ranked = run(text="langres", kind="role", page_size=5)
+    assert ranked.items[0].object_id == other.id
+
+
+def test_synthetic_entries_stay_flagged(demo_db):
+    result = run(text="generaliste chaumont")
+    assert result.items and all(e.synthetic for e in result.items)
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+def test_profession_filter_by_group_key_and_code(demo_db):
+    by_key = run(profession="medecin_generaliste", commune=CHAUMONT)
+    assert by_key.total == len(gp_roles_of(CHAUMONT))
+    assert all(e.specialty_code in GP_SPECIALTIES for e in by_key.items)
+    nurses = run(profession="60", commune=CHAUMONT, page_size=100)
+    assert nurses.total > 0 and {e.profession_code for e in nurses.items} == {"60"}
+
+
+def test_specialty_filter(demo_db):
+    role = make_role("Cardiotest", "Anne", LANGRES, specialty="SM04")
+    result = run(specialty="SM04", commune=LANGRES)
+    assert [e.object_id for e in result.items] == [role.id]
+
+
+def test_commune_filter(demo_db):
+    items = everything(commune=LANGRES, kind="role")
+    assert items and {e.commune_id for e in items} == {LANGRES}
+    expected = PractitionerRole.objects.filter(active=True, location__commune_id=LANGRES).count()
+    assert len(items) == expected
+
+
+def test_near_with_radius_uses_the_great_circle(demo_db):
+    langres = Commune.objects.get(code=LANGRES)
+    # 0.09 degree due north is 0.09 × π × 6371.0088 / 180 = 10.0075 km, by hand.
+    north = make_role(
+        "Nordtest", "Ana", LANGRES, latitude=langres.latitude + 0.09, longitude=langres.longitude
+    )
+    expected_km = 0.09 * math.pi * 6371.0088 / 180
+    inside = run(near="Langres", radius_km=10.1, text="nordtest")
+    assert [e.object_id for e in inside.items] == [north.id]
+    assert inside.items[0].distance_km == pytest.approx(expected_km, abs=0.01)
+    assert inside.near_label == "Langres"
+    assert inside.center == (langres.latitude, langres.longitude)
+    assert run(near="Langres", radius_km=9.9, text="nordtest").total == 0
+    # Without text: every result within the radius, nearest first.
+    around = everything(near="52200 Langres", radius_km=12, kind="role")
+    distances = [e.distance_km for e in around]
+    assert distances == sorted(distances) and max(distances) <= 12.0
+    assert north.id in {e.object_id for e in around}
+
+
+def test_near_without_radius_orders_by_distance(demo_db):
+    result = run(near="Chaumont", profession="medecin_generaliste", page_size=30)
+    distances = [e.distance_km for e in result.items]
+    assert distances == sorted(distances)
+    assert result.items[0].commune_id == CHAUMONT
+
+
+def test_accepts_new_patients_teleconsultation_and_language(demo_db):
+    role = make_role(
+        "Polyglotte", "Ines", LANGRES, languages="fr, en", accepts=True, teleconsultation=True
+    )
+    accepting = everything(commune=LANGRES, kind="role", accepts_new_patients=True)
+    assert accepting and all(e.accepts_new_patients for e in accepting)
+    assert role.id in {e.object_id for e in accepting}
+    refusing = everything(commune=LANGRES, kind="role", accepts_new_patients=False)
+    assert role.id not in {e.object_id for e in refusing}
+    tele = everything(commune=LANGRES, teleconsultation=True)
+    assert role.id in {e.object_id for e in tele} and all(e.teleconsultation for e in tele)
+    english = run(commune=LANGRES, language="en")
+    assert [e.object_id for e in english.items] == [role.id]
+    assert run(commune=LANGRES, language="de").total == 0
+
+
+def test_open_now_follows_hours_and_exceptions(demo_db):
+    role = make_role("Horairetest", "Léo", LANGRES)
+    location = role.location
+    OpeningHours.objects.create(location=location, weekday=0, opens=time(8), closes=time(12))
+    monday = date(2026, 3, 2)  # a Monday
+    assert monday.weekday() == 0
+
+    def found(at: datetime) -> bool:
+        result = search(SearchQuery(text="horairetest", open_now=True), now=at)
+        return role.id in {e.object_id for e in result.items}
+
+    assert found(datetime(2026, 3, 2, 10, 0, tzinfo=PARIS))
+    assert found(datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("UTC")))  # 10:00 in Paris
+    assert not found(datetime(2026, 3, 2, 12, 0, tzinfo=PARIS))  # closing minute excluded
+    assert not found(datetime(2026, 3, 3, 10, 0, tzinfo=PARIS))  # Tuesday
+    OpeningException.objects.create(
+        location=location, start_date=monday, end_date=monday, closed=True, label="fermé"
+    )
+    assert not found(datetime(2026, 3, 2, 10, 0, tzinfo=PARIS))
+    OpeningException.objects.create(
+        location=location,
+        start_date=date(2026, 3, 3),
+        end_date=date(2026, 3, 3),
+        closed=False,
+        opens=time(14),
+        closes=time(16),
+    )
+    assert found(datetime(2026, 3, 3, 15, 0, tzinfo=PARIS))
+    assert not found(datetime(2026, 3, 3, 10, 0, tzinfo=PARIS))
+
+
+def test_kind_filter(demo_db):
+    structures = run(text="langres", kind="organization", page_size=100)
+    assert structures.total > 0 and {e.kind for e in structures.items} == {"organization"}
+    roles = run(text="langres", kind="role", page_size=100)
+    assert roles.total > 0 and {e.kind for e in roles.items} == {"role"}
+
+
+def test_structure_kind_filter(demo_db):
+    org = Organization.objects.create(
+        name="Maison de santé Testville", kind="msp", commune_id=LANGRES, source=Source.MANUAL
+    )
+    reindex_objects([org])
+    result = run(structure_kind="msp", commune=LANGRES)
+    assert org.id in {e.object_id for e in result.items if e.kind == "organization"}
+    assert all(e.structure_kind == "msp" for e in result.items)
+
+
+def test_pagination(demo_db):
+    area = {"profession": "infirmier", "near": "Chaumont", "radius_km": 15}
+    first = run(page_size=7, **area)
+    second = run(page_size=7, page=2, **area)
+    assert first.total == second.total > 14 and not first.total_is_lower_bound
+    assert first.pages == math.ceil(first.total / 7)
+    assert len(first.items) == len(second.items) == 7
+    assert not {e.id for e in first.items} & {e.id for e in second.items}
+    assert first.items[-1].distance_km <= second.items[0].distance_km
+    assert len(everything(**area)) == first.total
+    beyond = run(page_size=7, page=first.pages + 1, **area)
+    assert beyond.items == []
+
+
+def test_large_results_are_counted_up_to_a_cap(demo_db):
+    from maillage.directory.search import COUNT_CAP
+
+    everyone = run(kind="organization")
+    assert everyone.total == COUNT_CAP and everyone.total_is_lower_bound
+    assert len(everyone.items) == 20
+
+
+# --- private entries ---------------------------------------------------------------------------
+
+
+def test_private_schemes_and_services_need_include_private(demo_db):
+    scheme = Scheme.objects.create(
+        slug="cellule-xylophage", name="Cellule Xylophage", kind="dac", public=False
+    )
+    org = Organization.objects.create(name="Hôpital Xylotest", source=Source.MANUAL)
+    service = HealthcareService.objects.create(
+        organization=org, name="Ligne xylophage", public=False, source=Source.MANUAL
+    )
+    reindex_objects([scheme, service])
+    assert run(text="xylophage").total == 0
+    private = run(text="xylophage", include_private=True)
+    assert {(e.kind, e.object_id) for e in private.items} == {
+        ("scheme", scheme.id),
+        ("service", service.id),
+    }
+
+
+# --- places and bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("52269", LANGRES),
+        ("Langres", LANGRES),
+        ("langres", LANGRES),
+        ("12 rue Diderot 52200 Langres", LANGRES),
+        ("52200", "52200"),  # an INSEE code first (Flagey), not the postal code of Langres
+        ("52000", CHAUMONT),  # a postal code only: its most populous commune
+        ("Saint-Dizier", "52448"),
+        ("3 place de l'Hôtel de Ville, Saint Dizier", "52448"),
+        ("Chaumond", CHAUMONT),
+    ],
+)
+def test_resolve_place_codes_names_and_addresses(demo_db, text, code):
+    place = resolve_place(text)
+    assert place is not None and place.code == code
+
+
+def test_unknown_place_gives_an_empty_flagged_result(demo_db):
+    result = run(near="Xqzwvillebourg-sur-Rien", radius_km=10)
+    assert result.total == 0 and result.items == []
+    assert result.place_not_found and result.near_label is None and result.center is None
+    assert resolve_place("") is None
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"radius_km": 10}, "near"),
+        ({"near": "Langres", "radius_km": -1}, "radius_km"),
+        ({"page": 0}, "page"),
+        ({"page_size": 101}, "page_size"),
+        ({"profession": "astronaute"}, "profession inconnue"),
+        ({"specialty": "SM999"}, "spécialité inconnue"),
+        ({"kind": "planet"}, "type d'entrée inconnu"),
+        ({"structure_kind": "castle"}, "type de structure inconnu"),
+        ({"language": "english"}, "ISO 639-1"),
+        ({"commune": "Langres"}, "code INSEE"),
+    ],
+)
+def test_bad_input_gives_a_clear_error(demo_db, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        run(**kwargs)
+
+
+def test_unknown_words_give_no_result(demo_db):
+    result = run(text="qxwzv")
+    assert result.total == 0 and result.corrected_text is None
+
+
+# --- indexing -----------------------------------------------------------------------------------
+
+
+def test_reindex_all_is_idempotent(demo_db):
+    def snapshot():
+        return sorted(
+            SearchEntry.objects.values_list("kind", "object_id", "title", "text", "commune_id")
+        )
+
+    first_report = reindex_all()
+    first = snapshot()
+    results = [e.object_id for e in run(text="generaliste chaumont").items]
+    second_report = reindex_all()
+    assert snapshot() == first
+    assert first_report.counts == second_report.counts
+    assert (
+        first_report.counts["activités"]
+        == PractitionerRole.objects.filter(active=True, location__isnull=False).count()
+    )
+    assert first_report.counts["structures"] == Organization.objects.count()
+    assert [e.object_id for e in run(text="generaliste chaumont").items] == results
+    # An entry added after a full reindex gets an id of its own (sequences were reset).
+    role = make_role("Apresreindex", "Eve", LANGRES)
+    assert run(text="apresreindex").items[0].object_id == role.id
+
+
+def test_reindex_objects_follows_changes_and_deletions(demo_db):
+    role = make_role("Avantchangement", "Rose", LANGRES)
+    person = role.practitioner
+    person.family_name = "Apreschangement"
+    person.save()
+    reindex_objects([person])
+    found = run(text="rose apreschangement").items
+    assert [e.object_id for e in found] == [role.id]
+    assert found[0].title == "Rose Apreschangement"
+    assert run(text="rose avantchangement", kind="scheme").total == 0
+    role.active = False
+    role.save()
+    reindex_objects([role])
+    assert run(text="apreschangement").total == 0
+
+
+def test_an_rpps_import_is_searchable_at_once(demo_db):
+    from pathlib import Path
+
+    from maillage.directory.services import import_rpps
+
+    extract = Path(__file__).parents[1] / "opendata" / "fixtures"
+    import_rpps(extract / "PS_LibreAcces_Personne_activite_extrait.txt")
+    found = run(text="bruno test", kind="role")
+    assert {e.commune_id for e in found.items} == {CHAUMONT, LANGRES}
+    assert all(not e.synthetic for e in found.items)
+    # Re-importing replaces the roles: the index follows, without duplicates.
+    import_rpps(extract / "PS_LibreAcces_Personne_activite_extrait.txt")
+    assert run(text="bruno test", kind="role").total == 2
