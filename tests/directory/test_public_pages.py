@@ -505,3 +505,15 @@ def test_action_page_and_pro_only_action(client, pro_client, entries):
     assert client.get("/annuaire/actions/protocole-plaies-pro/").status_code == 404
     assert pro_client.get("/annuaire/actions/protocole-plaies-pro/").status_code == 200
     assert "Protocole plaies chroniques réservé" in _html(pro_client.get("/annuaire/actions/"))
+
+
+def test_cpts_page_offers_its_fhir_bundle(client, demo_db):
+    page = client.get("/annuaire/dispositif/cpts-saint-dizier-der-blaise/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    link = "/api/territories/cpts-saint-dizier-der-blaise/fhir-bundle"
+    assert link in html
+    bundle = client.get(link)
+    assert bundle.status_code == 200
+    assert "attachment" in bundle["Content-Disposition"]
+    assert bundle.json()["type"] == "collection"
