@@ -9,7 +9,13 @@ On CI (``CI=true``) the PostgreSQL pass must reach PostgreSQL: it fails, never s
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -53,3 +59,60 @@ def demo_db(db):
 def fresh_home(tmp_path_factory) -> Path:
     """A data folder of its own for tests that run ``maillage`` as a new user would."""
     return tmp_path_factory.mktemp("maillage-home")
+
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+class ServedApp(NamedTuple):
+    url: str
+    env: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served_app(fresh_home: Path):
+    """``maillage init`` then ``maillage serve`` on the fresh data folder, once per session,
+    for every browser test (as a new user starts the application)."""
+    env = {**os.environ, "MAILLAGE_HOME": str(fresh_home), "MAILLAGE_DATABASE_URL": ""}
+    init = subprocess.run(
+        [sys.executable, "-m", "maillage.cli", "init"], env=env, capture_output=True, text=True
+    )
+    assert init.returncode == 0, init.stderr[-3000:]
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maillage.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/connexion/", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("maillage serve did not start: " + proc.stderr.read().decode())
+    yield ServedApp(url, env)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def chromium():
+    """Debian's chromium driven by Playwright, with the flags this closed machine needs."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -8,27 +8,12 @@ The server runs on a fresh data folder as a new user starts it; accounts are cre
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 NEW_PHONE = "03 25 12 34 56"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _maillage(env: dict, *args: str) -> str:
@@ -46,27 +31,8 @@ def _shell(env: dict, code: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def served(fresh_home: Path):
-    env = {**os.environ, "MAILLAGE_HOME": str(fresh_home), "MAILLAGE_DATABASE_URL": ""}
-    _maillage(env, "init")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "maillage.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url + "/connexion/", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("maillage serve did not start: " + proc.stderr.read().decode())
-    yield url, env
-    proc.terminate()
-    proc.wait(timeout=10)
+def served(served_app) -> tuple[str, dict]:
+    return served_app.url, served_app.env
 
 
 def _login(page, username: str, password: str) -> None:
@@ -77,9 +43,7 @@ def _login(page, username: str, password: str) -> None:
 
 
 @pytest.mark.browser
-def test_proposal_published_by_coordinator(served, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_proposal_published_by_coordinator(served, chromium, tmp_path):
     url, env = served
     entry = _shell(
         env,
@@ -99,107 +63,103 @@ def test_proposal_published_by_coordinator(served, tmp_path):
     _maillage(env, "manage", "create_demo_user", "--role", "coordinator", "--username",
               "coord.demo", "--password", password)  # fmt: skip
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    browser = chromium
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
 
-        # 1. the professional logs in through the real login page and proposes a change
-        page.goto(url + "/pro/ma-fiche/")
-        assert "/connexion/" in page.url
-        _login(page, "dr.demo", password)
-        assert page.url.endswith("/pro/ma-fiche/")
-        assert entry["name"] in page.locator("h1").inner_text()
-        page.fill(f"#id_l{entry['location']}-phone", NEW_PHONE)
-        page.select_option(f"#id_r{entry['role']}-accepts_new_patients", "true")
-        page.fill("#id_comment", "Nouveau numéro, et je reprends des patients.")
-        page.click("text=Proposer ces modifications")
+    # 1. the professional logs in through the real login page and proposes a change
+    page.goto(url + "/pro/ma-fiche/")
+    assert "/connexion/" in page.url
+    _login(page, "dr.demo", password)
+    assert page.url.endswith("/pro/ma-fiche/")
+    assert entry["name"] in page.locator("h1").inner_text()
+    page.fill(f"#id_l{entry['location']}-phone", NEW_PHONE)
+    page.select_option(f"#id_r{entry['role']}-accepts_new_patients", "true")
+    page.fill("#id_comment", "Nouveau numéro, et je reprends des patients.")
+    page.click("text=Proposer ces modifications")
+    page.wait_for_load_state()
+    assert "transmise au coordinateur" in page.locator(".messages").inner_text()
+    assert page.locator("[data-testid=pending-proposal]").count() == 2
+    page.screenshot(path=str(tmp_path / "ma-fiche.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "ma-fiche-phone.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"Ma fiche scrolls sideways on a phone ({width} px)"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.click("header .nav-logout button")
+    page.wait_for_load_state()
+    assert page.locator("header").get_by_text("Connexion").count() == 1
+
+    # 2. the coordinator publishes it
+    page.goto(url + "/pro/a-valider/")
+    _login(page, "coord.demo", password)
+    assert page.url.endswith("/pro/a-valider/")
+    proposals = page.locator("[data-testid=proposal]")
+    assert proposals.count() == 2
+    assert NEW_PHONE in page.locator("table.diff ins").all_inner_texts()
+    page.screenshot(path=str(tmp_path / "a-valider.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "a-valider-phone.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"À valider scrolls sideways on a phone ({width} px)"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for _ in range(2):
+        first = page.locator("[data-testid=proposal]").first
+        first.locator("textarea").fill("Vérifié par téléphone.")
+        first.locator("button[value=publish]").click()
         page.wait_for_load_state()
-        assert "transmise au coordinateur" in page.locator(".messages").inner_text()
-        assert page.locator("[data-testid=pending-proposal]").count() == 2
-        page.screenshot(path=str(tmp_path / "ma-fiche.png"), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.screenshot(path=str(tmp_path / "ma-fiche-phone.png"), full_page=True)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"Ma fiche scrolls sideways on a phone ({width} px)"
-        page.set_viewport_size({"width": 1280, "height": 900})
-        page.click("header .nav-logout button")
-        page.wait_for_load_state()
-        assert page.locator("header").get_by_text("Connexion").count() == 1
+        assert "publiée" in page.locator(".messages").inner_text()
+    assert page.locator("[data-testid=proposal]").count() == 0
 
-        # 2. the coordinator publishes it
-        page.goto(url + "/pro/a-valider/")
-        _login(page, "coord.demo", password)
-        assert page.url.endswith("/pro/a-valider/")
-        proposals = page.locator("[data-testid=proposal]")
-        assert proposals.count() == 2
-        assert NEW_PHONE in page.locator("table.diff ins").all_inner_texts()
-        page.screenshot(path=str(tmp_path / "a-valider.png"), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.screenshot(path=str(tmp_path / "a-valider-phone.png"), full_page=True)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"À valider scrolls sideways on a phone ({width} px)"
-        page.set_viewport_size({"width": 1280, "height": 900})
-        for _ in range(2):
-            first = page.locator("[data-testid=proposal]").first
-            first.locator("textarea").fill("Vérifié par téléphone.")
-            first.locator("button[value=publish]").click()
-            page.wait_for_load_state()
-            assert "publiée" in page.locator(".messages").inner_text()
-        assert page.locator("[data-testid=proposal]").count() == 0
+    # 3. the coordinator imports a CPTS list: column mapping, then the review screen
+    csv_path = tmp_path / "liste-cpts.csv"
+    csv_path.write_text(
+        "Nom;Prénom;Profession;Adresse;CP;Ville;Téléphone\n"
+        f"{entry['family']};{entry['given']};Médecin généraliste;;{entry['cp']};"
+        f"{entry['commune']};{NEW_PHONE}\n"
+        "Nouvelle;Claire;Infirmière;2 place Diderot;52200;Langres;03 25 87 00 00\n"
+        "Sans;Numéro;Infirmier;1 place Bel Air;52200;Langres;123\n",
+        encoding="utf-8",
+    )
+    page.goto(url + "/pro/importer/")
+    page.set_input_files("#id_file", str(csv_path))
+    page.click("text=Analyser le fichier")
+    page.wait_for_load_state()
+    assert "/colonnes/" in page.url
+    assert page.locator("#id_phone").input_value() == "Téléphone"
+    assert page.locator("#id_postal_code").input_value() == "CP"
+    page.screenshot(path=str(tmp_path / "import-colonnes.png"), full_page=True)
+    page.click("text=Rechercher les doublons")
+    page.wait_for_load_state()
+    assert "doublon de" in page.locator("[data-testid=row-2]").inner_text()
+    assert "nouveau" in page.locator("[data-testid=row-3]").inner_text()
+    assert "erreur (ligne 4, colonne Téléphone" in page.locator("[data-testid=row-4]").inner_text()
+    assert page.locator("button[value=apply]").is_disabled()
+    page.screenshot(path=str(tmp_path / "import-examen.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "import-examen-phone.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the import review scrolls sideways on a phone ({width} px)"
+    page.set_viewport_size({"width": 1280, "height": 900})
 
-        # 3. the coordinator imports a CPTS list: column mapping, then the review screen
-        csv_path = tmp_path / "liste-cpts.csv"
-        csv_path.write_text(
-            "Nom;Prénom;Profession;Adresse;CP;Ville;Téléphone\n"
-            f"{entry['family']};{entry['given']};Médecin généraliste;;{entry['cp']};"
-            f"{entry['commune']};{NEW_PHONE}\n"
-            "Nouvelle;Claire;Infirmière;2 place Diderot;52200;Langres;03 25 87 00 00\n"
-            "Sans;Numéro;Infirmier;1 place Bel Air;52200;Langres;123\n",
-            encoding="utf-8",
-        )
-        page.goto(url + "/pro/importer/")
-        page.set_input_files("#id_file", str(csv_path))
-        page.click("text=Analyser le fichier")
-        page.wait_for_load_state()
-        assert "/colonnes/" in page.url
-        assert page.locator("#id_phone").input_value() == "Téléphone"
-        assert page.locator("#id_postal_code").input_value() == "CP"
-        page.screenshot(path=str(tmp_path / "import-colonnes.png"), full_page=True)
-        page.click("text=Rechercher les doublons")
-        page.wait_for_load_state()
-        assert "doublon de" in page.locator("[data-testid=row-2]").inner_text()
-        assert "nouveau" in page.locator("[data-testid=row-3]").inner_text()
-        assert (
-            "erreur (ligne 4, colonne Téléphone" in page.locator("[data-testid=row-4]").inner_text()
-        )
-        assert page.locator("button[value=apply]").is_disabled()
-        page.screenshot(path=str(tmp_path / "import-examen.png"), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.screenshot(path=str(tmp_path / "import-examen-phone.png"), full_page=True)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"the import review scrolls sideways on a phone ({width} px)"
-        page.set_viewport_size({"width": 1280, "height": 900})
+    # 4. follow-up list and history of the entry
+    page.goto(url + "/pro/a-relancer/")
+    assert page.locator("[data-testid=count-practitioner] .count-badge").inner_text() != "0"
+    page.screenshot(path=str(tmp_path / "a-relancer.png"), full_page=False)
+    page.goto(url + f"/pro/historique/location/{entry['location']}/")
+    assert "coord.demo" in page.locator("[data-testid=history]").inner_text()
+    page.screenshot(path=str(tmp_path / "historique.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "historique-phone.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert errors == []
 
-        # 4. follow-up list and history of the entry
-        page.goto(url + "/pro/a-relancer/")
-        assert page.locator("[data-testid=count-practitioner] .count-badge").inner_text() != "0"
-        page.screenshot(path=str(tmp_path / "a-relancer.png"), full_page=False)
-        page.goto(url + f"/pro/historique/location/{entry['location']}/")
-        assert "coord.demo" in page.locator("[data-testid=history]").inner_text()
-        page.screenshot(path=str(tmp_path / "historique.png"), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.screenshot(path=str(tmp_path / "historique-phone.png"), full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        assert errors == []
-
-        # 5. the public entry shows the new values
-        public = page.goto(url + f"/annuaire/professionnel/{entry['role']}/")
-        if public is not None and public.status == 200:
-            assert NEW_PHONE in page.content()
-        browser.close()
+    # 5. the public entry shows the new values
+    public = page.goto(url + f"/annuaire/professionnel/{entry['role']}/")
+    if public is not None and public.status == 200:
+        assert NEW_PHONE in page.content()
 
     stored = _shell(
         env,

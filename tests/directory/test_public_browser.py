@@ -8,67 +8,21 @@ the search usable (no sideways scrolling, the button reachable).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
 from maillage.directory.views_public import MAP_CAP
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 READY = 30_000  # ms: generous, the first search of a process loads the vocabulary
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(fresh_home: Path):
-    """``maillage init`` then ``maillage serve`` on the session's fresh data folder."""
-    env = {**os.environ, "MAILLAGE_HOME": str(fresh_home), "MAILLAGE_DATABASE_URL": ""}
-    init = subprocess.run(
-        [sys.executable, "-m", "maillage.cli", "init"], env=env, capture_output=True, text=True
-    )
-    assert init.returncode == 0, init.stderr
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "maillage.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url + "/annuaire/", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("maillage serve did not start: " + proc.stderr.read().decode())
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+def served(served_app) -> str:
+    return served_app.url
 
 
 @pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def browser(chromium):
+    return chromium
 
 
 def _page(browser, width: int, height: int):

@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
-
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 
 
 def test_dashboard_page(client, demo_db):
@@ -36,64 +23,31 @@ def test_dashboard_page(client, demo_db):
     assert client.get("/territoires/departement-52/diagnostic.exe").status_code == 404
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(fresh_home: Path):
-    """``maillage serve`` on a fresh data folder, as a user starts it."""
-    env = {**os.environ, "MAILLAGE_HOME": str(fresh_home), "MAILLAGE_DATABASE_URL": ""}
-    init = subprocess.run(
-        [sys.executable, "-m", "maillage.cli", "init"], env=env, capture_output=True, text=True
-    )
-    assert init.returncode == 0, init.stderr
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "maillage.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/territoires/", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("maillage serve did not start: " + proc.stderr.read().decode())
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+def served(served_app) -> str:
+    return served_app.url
 
 
 @pytest.mark.browser
-def test_dashboard_in_chromium(served, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.goto(served + "/")
-        page.wait_for_selector("#map[data-ready]", timeout=30_000)
-        assert page.locator("#map").get_attribute("data-ready") == "426"
-        assert page.locator("#map path.leaflet-interactive").count() == 426
-        assert "168" in page.locator("[data-testid=kpi-population] .value").inner_text()
-        apl = page.locator("[data-testid=kpi-apl] .value").inner_text()
-        assert apl.strip() not in ("", "n.d.")
-        assert page.locator("[data-testid=synthetic-banner]").is_visible()
-        assert page.locator(".legend").is_visible()
-        page.click("button[data-layer=minutes_emergency]")
-        assert "Minutes" in page.locator(".legend").inner_text()
-        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
-        # a phone-sized window keeps the map and indicators usable
-        page.set_viewport_size({"width": 390, "height": 844})
-        assert page.locator("#map").bounding_box()["width"] <= 390
-        assert errors == []
-        browser.close()
+def test_dashboard_in_chromium(served, chromium, tmp_path):
+    browser = chromium
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(served + "/")
+    page.wait_for_selector("#map[data-ready]", timeout=30_000)
+    assert page.locator("#map").get_attribute("data-ready") == "426"
+    assert page.locator("#map path.leaflet-interactive").count() == 426
+    assert "168" in page.locator("[data-testid=kpi-population] .value").inner_text()
+    apl = page.locator("[data-testid=kpi-apl] .value").inner_text()
+    assert apl.strip() not in ("", "n.d.")
+    assert page.locator("[data-testid=synthetic-banner]").is_visible()
+    assert page.locator(".legend").is_visible()
+    page.click("button[data-layer=minutes_emergency]")
+    assert "Minutes" in page.locator(".legend").inner_text()
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    # a phone-sized window keeps the map and indicators usable
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.locator("#map").bounding_box()["width"] <= 390
+    assert errors == []
