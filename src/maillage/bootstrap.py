@@ -28,6 +28,17 @@ def migrate() -> None:
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         call_command("migrate", interactive=False, verbosity=0)
+        _rebuild_index_if_emptied()
+
+
+def _rebuild_index_if_emptied() -> None:
+    """A migration that changes the search index empties it (it is derived data): rebuild it
+    when the directory it comes from is not empty."""
+    from maillage.directory import search
+    from maillage.directory.models import Organization, SearchEntry
+
+    if not SearchEntry.objects.exists() and Organization.objects.exists():
+        search.reindex_all()
 
 
 def _initialised() -> bool:
@@ -134,7 +145,10 @@ def serve(host: str, port: int, progress: Callable[[str], None] = print) -> None
     """Serve the web application with waitress (static files through WhiteNoise)."""
     from waitress import serve as waitress_serve
 
+    from maillage.directory.search import load_index
     from maillage.wsgi import application
 
+    load_index()  # the directory search index, in memory: the first visitor does not wait
+    connection.close()  # the serving threads open their own
     progress(f"maillage est servi sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
     waitress_serve(application, host=host, port=port, threads=8, ident="maillage")

@@ -1,24 +1,13 @@
-"""The directory search index: one denormalised row per searchable entry, plus token tables.
+"""The directory search index: one denormalised row per searchable entry, and a change log.
 
 Search must answer in milliseconds over a national directory (1.2 million practitioner roles),
 on SQLite and PostgreSQL alike, and tolerate accents, case and typos. Joining practitioners,
-roles, places and communes at query time cannot do that; these tables are rebuilt from them
-(:func:`maillage.directory.search.reindex_all`) and are the only thing the search reads.
+roles, places and communes at query time cannot do that; :class:`SearchEntry` rows are rebuilt
+from them (:func:`maillage.directory.search.reindex_all`, ``reindex_objects``) and each process
+holds them in memory as numpy columns (:mod:`maillage.directory.engine`) to answer queries.
 
-How free text is matched (see ``docs/search.md``): a query word matches an entry when it is a
-prefix of
-
-* one of the entry's own name words (person's names, structure name…): :class:`SearchToken`,
-  a narrow ``(token, entry)`` table whose B-tree answers ``token >= 'chaumon' AND token <
-  'chaumoo'`` with a range scan instead of a ``LIKE '%…%'`` scan;
-* a word of the entry's commune name, postal code or INSEE code: :class:`SearchCommuneToken`
-  (about 35,000 communes, shared by every entry of a commune instead of repeating "saint dizier"
-  on each of its rows);
-* a profession or specialty word ("généraliste", "kiné", "cardiologie"…): mapped in Python to
-  conditions on ``profession_code`` / ``specialty_code``, which are indexed columns.
-
-Keeping commune and profession words out of the per-entry token table keeps it at about four
-rows per practitioner role, i.e. a few million rows nationally.
+:class:`SearchChange` records every write to the index, so that those processes can bring their
+copy up to date at their next query (see ``docs/search.md``).
 """
 
 from __future__ import annotations
@@ -52,7 +41,7 @@ class SearchEntry(models.Model):
         null=True,
         on_delete=models.CASCADE,
         related_name="+",
-        db_index=False,  # covered by the composite indexes below
+        db_index=False,  # search reads the table whole; deleting a commune is rare
         db_constraint=False,
     )
     latitude = models.FloatField(null=True)
@@ -74,78 +63,45 @@ class SearchEntry(models.Model):
     weight = models.IntegerField(
         default=0, help_text="static ranking weight: the population of the entry's commune"
     )
-    cell = models.IntegerField(
-        null=True, help_text="0.1-degree grid cell of the position (search.cell_of)"
+    words = models.TextField(
+        blank=True, help_text="the entry's name words, normalised, between spaces (searched)"
     )
 
     class Meta:
         constraints = [
             models.UniqueConstraint("kind", "object_id", name="search_entry_object"),
         ]
-        indexes = [
-            models.Index(
-                fields=["profession_code", "commune", "specialty_code"], name="search_entry_prof"
-            ),
-            models.Index(fields=["profession_code", "cell"], name="search_entry_prof_cell"),
-            models.Index(fields=["commune", "kind"], name="search_entry_commune"),
-            models.Index(fields=["cell"], name="search_entry_cell"),
-            models.Index(fields=["structure_kind"], name="search_entry_structure"),
-        ]
 
     def __str__(self) -> str:
         return self.title
 
 
-class SearchToken(models.Model):
-    """One normalised name word of an entry. Primary key aside, two covering indexes: by token
-    (prefix range scans drive a search) and by entry (checking the other words of a query on a
-    candidate is one index probe)."""
+class SearchChange(models.Model):
+    """One write to the index: a full rebuild, or entries of changed objects replaced (those
+    removed are listed; those added have ids above every earlier one). Each process compares
+    the last change it applied, by id and stamp, with this table before a search."""
 
-    entry = models.ForeignKey(
-        SearchEntry,
-        on_delete=models.CASCADE,
-        related_name="tokens",
-        db_index=False,
-        db_constraint=False,
-    )
-    token = models.CharField(max_length=40)
+    stamp = models.CharField(max_length=32, help_text="random: tells a rolled-back change")
+    full = models.BooleanField(default=False)
+    removed = models.TextField(blank=True, help_text="ids of the entries removed, comma-separated")
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{'full' if self.full else 'partial'} index change {self.pk}"
+
+
+class SearchSnapshot(models.Model):
+    """The in-memory engine of a full reindex, saved in parts (:meth:`Engine.dump`): a process
+    loads it in about a second instead of rebuilding it from a million entries."""
+
+    change = models.ForeignKey(SearchChange, on_delete=models.CASCADE, related_name="snapshot")
+    part = models.CharField(max_length=40)
+    data = models.BinaryField()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["token", "entry"], name="search_token_token"),
-            models.Index(fields=["entry", "token"], name="search_token_entry"),
+        constraints = [
+            models.UniqueConstraint("change", "part", name="search_snapshot_part"),
         ]
 
     def __str__(self) -> str:
-        return self.token
-
-
-class SearchTerm(models.Model):
-    """The vocabulary of :class:`SearchToken` with entry counts, written by the reindex so that a
-    process loads it in one read (typo correction, choosing the most selective query word)
-    instead of grouping millions of token rows."""
-
-    token = models.CharField(max_length=40, primary_key=True)
-    entries = models.IntegerField()
-
-    def __str__(self) -> str:
-        return self.token
-
-
-class SearchCommuneToken(models.Model):
-    """A normalised word of a commune's name, one of its postal codes, or its INSEE code."""
-
-    token = models.CharField(max_length=40)
-    commune = models.ForeignKey(
-        "territory.Commune",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-
-    class Meta:
-        indexes = [models.Index(fields=["token", "commune"], name="search_commune_token")]
-
-    def __str__(self) -> str:
-        return self.token
+        return f"{self.part} of index change {self.change_id}"

@@ -49,7 +49,7 @@ from maillage.territory.models import Commune, Territory
 
 #: Points sent to the results map at most: beyond, clusters stop meaning much and the page
 #: would carry megabytes; the page says when the cap is reached.
-MAP_CAP = 1000  # = search.COUNT_CAP: past it the search only says "more than"
+MAP_CAP = 1000  # markers drawn; beyond, the map says how many it leaves out
 PAGE_SIZE = 20
 RADII = (2, 5, 10, 20, 30, 50, 100)
 #: Members listed on a page before "… et N autres": a hospital has hundreds of roles.
@@ -407,10 +407,9 @@ def map_points(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "total": result.total,
-            "total_more": result.total_is_lower_bound,
             "count": len(points),
             "cap": MAP_CAP,
-            "capped": result.total_is_lower_bound or result.total > len(found),
+            "capped": result.total > len(found),
             "center": list(result.center) if result.center else None,
             "near_label": result.near_label,
             "radius_km": query.radius_km if result.center else None,

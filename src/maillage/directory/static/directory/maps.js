@@ -89,7 +89,7 @@
           if (!data.total) { msg = "Aucun résultat à situer."; }
           else if (data.capped) {
             msg = "La carte montre les " + fr(data.count) + " premiers résultats localisés sur " +
-              (data.total_more ? "plus de " : "") + fr(data.total) + " (limite de " + fr(data.cap) + " points) : précisez la recherche pour voir les autres.";
+              fr(data.total) + " (limite de " + fr(data.cap) + " points) : précisez la recherche pour voir les autres.";
           } else if (data.count < data.total) {
             msg = fr(data.count) + " résultat" + (data.count > 1 ? "s" : "") + " localisé" + (data.count > 1 ? "s" : "") +
               " sur " + fr(data.total) + " (les autres n'ont pas de coordonnées).";
