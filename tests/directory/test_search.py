@@ -461,3 +461,56 @@ def test_an_rpps_import_is_searchable_at_once(demo_db):
     # Re-importing replaces the roles: the index follows, without duplicates.
     import_rpps(extract / "PS_LibreAcces_Personne_activite_extrait.txt")
     assert run(text="bruno test", kind="role").total == 2
+
+
+# --- the in-memory engine and the change log -----------------------------------------------------
+
+
+def test_a_published_change_is_applied_to_the_loaded_engine(demo_db):
+    from maillage.directory import search as search_module
+
+    run(text="chaumont")  # the engine is loaded and up to date
+    loaded = search_module._state.engine
+    role = make_role("Publiee", "Ines", LANGRES)
+    assert [e.object_id for e in run(text="ines publiee").items] == [role.id]
+    state = search_module._state
+    assert state.engine is not loaded and state.engine.appended == loaded.appended + 1
+    # The entry it replaced is dropped: one entry, with the new name (the place keeps its name
+    # "Cabinet Publiee", still a name word of the entry).
+    role.practitioner.family_name = "Renommee"
+    role.practitioner.save()
+    reindex_objects([role.practitioner])
+    assert [e.title for e in run(text="ines publiee").items] == ["Ines Renommee"]
+    assert run(text="ines renommee").total == 1
+
+
+def test_a_rolled_back_change_is_forgotten(demo_db):
+    from django.db import transaction
+
+    class Abandon(Exception):
+        pass
+
+    with pytest.raises(Abandon), transaction.atomic():
+        make_role("Abandonnee", "Lea", LANGRES)
+        assert run(text="lea abandonnee").total == 1  # seen inside the transaction
+        raise Abandon
+    # The change row it stood on is gone: the engine is reloaded, without the entry.
+    assert run(text="lea abandonnee").total == 0
+    make_role("Suivante", "Lea", LANGRES)
+    assert run(text="lea suivante").total == 1 and run(text="lea abandonnee").total == 0
+
+
+def test_a_full_reindex_saves_the_engine_that_processes_load(demo_db):
+    from maillage.directory import search as search_module
+    from maillage.directory.index import SearchChange, SearchSnapshot
+
+    reindex_all()
+    change = SearchChange.objects.get()
+    assert change.full and SearchSnapshot.objects.filter(change=change).count() > 10
+    role = make_role("Apresinstantane", "Noe", CHAUMONT)
+    search_module._state = None  # a new process
+    assert [e.object_id for e in run(text="noe apresinstantane").items] == [role.id]
+    state = search_module._state
+    # Loaded from the snapshot, then the partial change after it applied.
+    assert state.engine.appended == 1 and state.change_id > change.id
+    assert state.engine.n == SearchEntry.objects.count()

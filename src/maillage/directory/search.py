@@ -254,10 +254,12 @@ def _current() -> _State:
 def _changes_since(state: _State) -> list[tuple[int, str]] | None:
     """The changes written since ``state`` was loaded: [] if none, None when the engine must be
     reloaded whole (a full reindex, or the change it stands on was rolled back)."""
-    table = connection.ops.quote_name(SearchChange._meta.db_table)
+    q = connection.ops.quote_name
+    table = q(SearchChange._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, stamp, full FROM {table} WHERE id >= %s ORDER BY id", [state.change_id]
+        cursor.execute(  # "full" is a reserved word in PostgreSQL
+            f"SELECT id, stamp, {q('full')} FROM {table} WHERE id >= %s ORDER BY id",
+            [state.change_id],
         )
         rows = cursor.fetchall()
     if state.change_id:
@@ -289,18 +291,9 @@ def _load_all() -> _State:
     else (no snapshot) built from the entries."""
     # The change cursor first: a change committed while the entries are read is applied again
     # at the next search (adding and removing entries is idempotent), never missed.
-    full = SearchChange.objects.filter(full=True).order_by("-id").values_list("id", "stamp")
-    full = full.first()
-    parts = (
-        {
-            part: bytes(data)
-            for part, data in SearchSnapshot.objects.filter(change_id=full[0]).values_list(
-                "part", "data"
-            )
-        }  # fmt: skip
-        if full
-        else {}
-    )
+    full = SearchChange.objects.filter(full=True).order_by("-id").values_list("id", "stamp").first()
+    snapshot = SearchSnapshot.objects.filter(change_id=full[0] if full else None)
+    parts = {part: bytes(data) for part, data in snapshot.values_list("part", "data")}
     if parts:
         change_id, stamp = full
         engine = Engine.load(parts)
