@@ -411,9 +411,7 @@ def run_backend(backend: str, roles: int, pg_url: str, keep: Path | None, passes
         result: dict = {}
         try:
             # The import in one process, the search in a fresh one (as a server starts).
-            for step in ([] if reuse else [command], [*command, "--reuse"]):
-                if not step:
-                    continue
+            for step in ([] if reuse else [command]) + [[*command, "--reuse"]]:
                 out = subprocess.run(step, env=env, check=True, capture_output=True, text=True)
                 result.update(json.loads(out.stdout.strip().splitlines()[-1]))
         except subprocess.CalledProcessError as exc:

@@ -176,9 +176,11 @@ def test_coordinator_reviews_with_diff_and_history(client, pro, coordinator, rol
     assert role.location.phone == "03 25 44 55 66"
     assert role.location.verified_on == timezone.localdate()
 
+    review.edit(coordinator, role.location, {"opening_hours": "mardi 14h-18h30"}, "nouveaux")
     history = client.get(f"/pro/historique/location/{role.location_id}/")
     html = history.content.decode()
     assert "coord" in html and "<ins>03 25 44 55 66</ins>" in html
+    assert "Horaires" in html and "<ins>mardi 14:00–18:30</ins>" in html
     assert f"proposition n° {proposal.pk}" in html
     found = client.get("/pro/historique/", {"q": str(role.practitioner)})
     assert f"/pro/historique/practitioner/{role.practitioner_id}/" in found.content.decode()

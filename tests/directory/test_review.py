@@ -12,7 +12,7 @@ from django.utils import timezone
 from maillage.accounts.models import AuditEvent, Profile, Role
 from maillage.directory import review
 from maillage.directory.changes import ChangeProposal
-from maillage.directory.models import Organization, Practitioner, PractitionerRole
+from maillage.directory.models import OpeningHours, Organization, Practitioner, PractitionerRole
 
 
 def make_user(username: str, role: str, practitioner: Practitioner | None = None):
@@ -159,6 +159,22 @@ def test_opening_hours_and_direct_edit(role, coordinator):
     assert review.format_opening_hours(review.current_opening_hours(location)).startswith(
         "lundi 08:30-12:00 14:00-19:00"
     )
+    # Hours are part of the entry's history: who replaced which slots, and why.
+    before = OpeningHours.history.order_by("-history_id").values_list("history_id").first()[0]
+    review.edit(coordinator, location, {"opening_hours": "lundi 09:00-12:00"}, "horaires d'été")
+    records = list(
+        OpeningHours.history.filter(location_id=location.pk, history_id__gt=before).order_by(
+            "history_id"
+        )
+    )
+    assert [(r.history_type, str(r.instance)) for r in records] == [
+        ("-", "lundi 08:30–12:00"),
+        ("-", "lundi 14:00–19:00"),
+        ("-", "samedi 09:00–12:00"),
+        ("+", "lundi 09:00–12:00"),
+    ]
+    assert {r.history_user for r in records} == {coordinator}
+    assert "horaires d'été" in records[-1].history_change_reason
 
 
 def test_stale_entries(role, coordinator):

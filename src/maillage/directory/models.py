@@ -228,6 +228,8 @@ class OpeningHours(models.Model):
     weekday = models.PositiveSmallIntegerField("jour", choices=Weekday.choices)
     opens = models.TimeField("ouverture")
     closes = models.TimeField("fermeture")
+    # Part of the entry's history: the history page of a place or service lists these too.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["weekday", "opens"]
@@ -260,6 +262,7 @@ class OpeningException(models.Model):
     opens = models.TimeField("ouverture", null=True, blank=True)
     closes = models.TimeField("fermeture", null=True, blank=True)
     label = models.CharField("motif", max_length=120, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["start_date"]

@@ -25,6 +25,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from maillage.accounts.permissions import audit, can
 from maillage.directory.changes import ChangeProposal
@@ -284,15 +285,22 @@ def _apply(target: models.Model, changes: Mapping[str, Any], user: Any, reason: 
     for name, value in changes.items():
         if name == OPENING_HOURS:
             kind = "location" if isinstance(target, Location) else "service"
-            OpeningHours.objects.filter(**{kind: target}).delete()
-            OpeningHours.objects.bulk_create(
-                OpeningHours(
-                    **{kind: target},
-                    weekday=slot["weekday"],
-                    opens=dt.time.fromisoformat(slot["opens"]),
-                    closes=dt.time.fromisoformat(slot["closes"]),
-                )
-                for slot in value
+            for old in OpeningHours.objects.filter(**{kind: target}):
+                old._history_user, old._change_reason = user, reason[:100]
+                old.delete()
+            bulk_create_with_history(
+                [
+                    OpeningHours(
+                        **{kind: target},
+                        weekday=slot["weekday"],
+                        opens=dt.time.fromisoformat(slot["opens"]),
+                        closes=dt.time.fromisoformat(slot["closes"]),
+                    )
+                    for slot in value
+                ],
+                OpeningHours,
+                default_user=user,
+                default_change_reason=reason[:100],
             )
             continue
         field = target._meta.get_field(name)

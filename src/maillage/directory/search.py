@@ -43,6 +43,7 @@ from django.db.models import Min
 from maillage.directory.engine import (
     COLUMNS,
     EARTH_RADIUS_KM,
+    RANK_LIMIT,
     Criteria,
     Engine,
     Word,
@@ -78,9 +79,6 @@ STOPWORDS = frozenset(
     "a au aux d de des du en et l la le les un une sur sous dr docteur pr mme m mr".split()
 )
 TOKEN_MAX = 40
-#: Entries appended to a process's engine since its last full load beyond which the next
-#: search reloads it whole (appended name words sit in a small unsorted-then-sorted overlay).
-MAX_APPENDED = 50_000
 
 # --------------------------------------------------------------------------------------------
 # Normalisation
@@ -244,7 +242,7 @@ def _current() -> _State:
         changes = _changes_since(state) if state is not None else None
         if state is not None and changes == []:
             return state
-        if changes is None or state.engine.appended > MAX_APPENDED:
+        if changes is None:
             _state = _load_all()
         else:
             _state = _apply(state, changes)
@@ -397,12 +395,17 @@ def resolve_place(text: str) -> Commune | None:
     a postal code shared by several communes resolves to the one named in the text, else to the
     most populous. Names are matched without accents or case, then with typo tolerance.
     """
+    code = _place_code(text, _current().places)
+    return Commune.objects.filter(code=code).first() if code else None
+
+
+def _place_code(text: str, voc: _Places) -> str | None:
+    """The INSEE code of the commune :func:`resolve_place` finds."""
     if not text or not text.strip():
         return None
-    voc = _current().places
     raw = text.strip()
     if re.fullmatch(r"\d[0-9AaBb]\d{3}", raw) and raw.upper() in voc.commune_info:
-        return Commune.objects.filter(code=raw.upper()).first()
+        return raw.upper()
     norm = normalise(raw)
     words = norm.split()
     candidates: list[str] = []
@@ -429,7 +432,7 @@ def resolve_place(text: str) -> Commune | None:
         code = named[0]
     else:
         code = _fuzzy_commune(norm, voc)
-    return Commune.objects.filter(code=code).first() if code else None
+    return code
 
 
 def _fuzzy_commune(norm: str, voc: _Places) -> str | None:
@@ -585,11 +588,13 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
     # Places first: an unknown place gives an empty result, not an error (it is user text).
     center = near_label = None
     if query.near:
-        place = resolve_place(query.near)
-        if place is None or place.latitude is None:
+        code = _place_code(query.near, state.places)
+        name, _population, latitude, longitude = state.places.commune_info.get(
+            code, ("", 0, None, None)
+        )
+        if latitude is None or longitude is None:
             return SearchResult(0, query.page, 0, [], place_not_found=True)
-        center = (place.latitude, place.longitude)
-        near_label = place.name
+        center, near_label = (latitude, longitude), name
 
     # Words, corrected when they match nothing.
     words: list[Word] = []
@@ -654,9 +659,9 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
 
 def _titles(ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for start in range(0, len(ids), 900):
+    for start in range(0, len(ids), RANK_LIMIT):  # one query (RANK_LIMIT ids at most)
         found.update(
-            SearchEntry.objects.filter(id__in=ids[start : start + 900]).values_list(
+            SearchEntry.objects.filter(id__in=ids[start : start + RANK_LIMIT]).values_list(
                 "id", "title_norm"
             )
         )

@@ -25,7 +25,9 @@ from maillage.directory import merge, review
 from maillage.directory.changes import ChangeProposal, MergeImport
 from maillage.directory.forms import EntryForm, MappingForm, ReviewForm, UploadForm
 from maillage.directory.models import (
+    HealthcareService,
     Location,
+    OpeningHours,
     Organization,
     Practitioner,
     PractitionerRole,
@@ -323,7 +325,38 @@ def _history_rows(target: Any) -> list[dict[str, Any]]:
                 "changes": changes,
             }
         )
+    if isinstance(target, Location | HealthcareService):
+        rows += _hours_rows(target)
+        rows.sort(key=lambda row: row["date"], reverse=True)
     return rows
+
+
+def _hours_rows(target: Location | HealthcareService) -> list[dict[str, Any]]:
+    """The changes of a place's or service's weekly hours, one row per change (the review
+    replaces the whole pattern: the slots removed and added in the same second)."""
+    kind = "location" if isinstance(target, Location) else "service"
+    records = OpeningHours.history.filter(**{f"{kind}_id": target.pk}).select_related(
+        "history_user"
+    )
+    changes: dict[tuple, dict[str, list]] = {}
+    for record in records.order_by("history_date"):
+        key = (record.history_date.replace(microsecond=0), record.history_user_id)
+        change = changes.setdefault(key, {"record": record, "-": [], "+": []})
+        day = OpeningHours.Weekday(record.weekday).label
+        slot = f"{day} {record.opens:%H:%M}–{record.closes:%H:%M}"
+        change["-" if record.history_type == "-" else "+"].append(slot)
+    return [
+        {
+            "date": change["record"].history_date,
+            "user": change["record"].history_user,
+            "kind": "modification",
+            "reason": change["record"].history_change_reason or "",
+            "changes": [
+                ("Horaires", " ; ".join(change["-"]) or "—", " ; ".join(change["+"]) or "—")
+            ],
+        }
+        for change in changes.values()
+    ]
 
 
 @login_required
