@@ -209,6 +209,9 @@ def test_typo_search_finds_chaumont_gps_and_says_what_it_searched(client, demo_d
     assert typo.context["result"].corrected_text == "generaliste chaumont"
     assert "Résultats pour « <strong>generaliste chaumont</strong> »" in _html(typo)
     assert typo.context["result"].total == result.total
+    # Words of everyday phrasing ("près de") are not required to match.
+    near = client.get("/annuaire/", {"q": "généraliste près de Chaumont"})
+    assert near.context["result"].total == typo.context["result"].total
     rows = response.context["rows"]
     assert rows and all(r["entry"].commune_id == CHAUMONT for r in rows)
     assert all(r["entry"].profession_code == "10" for r in rows)
@@ -255,6 +258,10 @@ def test_unknown_values_are_ignored_not_errors(client, demo_db):
     )
     assert response.status_code == 200
     assert response.context["p"]["rayon"] is None and response.context["p"]["profession"] == ""
+    # A distance chosen without a place is ignored (page and map), not an error.
+    for url in ("/annuaire/", "/annuaire/carte.json"):
+        alone = client.get(url, {"q": "infirmier", "rayon": "20"})
+        assert alone.status_code == 200
 
 
 def test_unknown_place_and_empty_state_with_suggestions(client, demo_db):

@@ -327,9 +327,11 @@ def test_large_results_are_counted_exactly(demo_db):
     everyone = run(kind="organization")
     assert everyone.total == Organization.objects.count() > 5000
     assert len(everyone.items) == 20 and everyone.pages == math.ceil(everyone.total / 20)
-    # Ordered by the population of their commune, then by id: the biggest town first.
-    first = [e.commune.population for e in everyone.items if e.commune]
-    assert first == sorted(first, reverse=True)
+    # The platform's territory (Haute-Marne) first, then by the population of the commune.
+    assert all(e.commune.departement_id == "52" for e in everyone.items)
+    first = [e.commune.population for e in everyone.items]
+    biggest = Commune.objects.filter(departement_id="52").order_by("-population").first()
+    assert first == sorted(first, reverse=True) and first[0] == biggest.population  # St-Dizier
 
 
 # --- private entries ---------------------------------------------------------------------------

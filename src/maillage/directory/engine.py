@@ -558,29 +558,35 @@ class Engine:
         offset: int,
         size: int,
         titles: Callable[[list[int]], dict[int, str]],
+        home: Iterable[str] = (),
     ) -> list[int]:
         """The entry ids of one page of ``selection``, best first.
 
         Near a place: by distance. Otherwise titles matching the query come first (the whole
         query starting the title, then every word starting a title word, then the first word),
         then entries of bigger communes (Chaumont, Haute-Marne, before Chaumont-le-Bois), then
-        alphabetically. Beyond :data:`RANK_LIMIT` candidates titles are not compared: by
-        distance, else commune population then id. ``titles`` gives the normalised titles of
-        entry ids (they are not held in memory)."""
+        alphabetically. Entries of the ``home`` communes (the platform's territory) come before
+        the others at equal title match. Beyond :data:`RANK_LIMIT` candidates titles are not
+        compared: by distance, else home first, then commune population, then id. ``titles``
+        gives the normalised titles of entry ids (they are not held in memory)."""
         at, distances = selection.positions, selection.distances
         want = offset + size
+        table = np.zeros(len(self.codes["commune"].values), dtype=bool)
+        table[self._commune_keys(home)] = True
+        at_home = table[self.commune[at]]
         if len(at) <= RANK_LIMIT:
             if center is not None and distances is None:
                 distances = haversine_km(*center, self.lat[at], self.lon[at])
             titled = titles([int(i) for i in self.ids[at]])
-            chosen = sorted(range(len(at)), key=self._title_key(at, distances, words, titled))
+            key = self._title_key(at, distances, words, titled, at_home)
+            chosen = sorted(range(len(at)), key=key)
             return [int(self.ids[at[i]]) for i in chosen[offset:want]]
         if center is not None:
             if distances is None:
                 at, distances = self._nearest(at, center, want)
             key = np.nan_to_num(distances, nan=np.inf)
-        else:
-            key = -self.weight[at].astype(np.float64)
+        else:  # home first: its entries' populations are shifted above any commune's
+            key = -self.weight[at].astype(np.float64) - at_home * 1e9
         if want < len(at):
             top = np.argpartition(key, want - 1)[:want]
         else:
@@ -609,6 +615,7 @@ class Engine:
         distances: np.ndarray | None,
         words: Sequence[str],
         titles: dict[int, str],
+        at_home: np.ndarray,
     ):
         phrase = " ".join(words)
 
@@ -626,7 +633,7 @@ class Engine:
             p = at[i]
             entry = int(self.ids[p])
             title = titles.get(entry) or ""
-            rank = (text_rank(title), -int(self.weight[p]), title, entry)
+            rank = (text_rank(title), not at_home[i], -int(self.weight[p]), title, entry)
             if distances is None:
                 return rank
             d = float(distances[i])

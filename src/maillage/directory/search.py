@@ -77,6 +77,8 @@ MAX_RADIUS_KM = 500.0
 #: Words never indexed nor searched: they would match half of France.
 STOPWORDS = frozenset(
     "a au aux d de des du en et l la le les un une sur sous dr docteur pr mme m mr".split()
+    # the words of "près de Langres", "autour de", "pour enfants", "avec rendez-vous"…
+    + "pres proche proches autour dans pour avec chez".split()
 )
 TOKEN_MAX = 40
 
@@ -224,6 +226,7 @@ class _State:
     change_id: int  # the last SearchChange applied, and its stamp
     change_stamp: str
     max_id: int  # the highest SearchEntry id loaded
+    home_communes: list[str]  # the platform's territory: ranked first (MAILLAGE_DEFAULT_TERRITORY)
 
 
 _lock = threading.Lock()
@@ -320,6 +323,7 @@ def _load_all() -> _State:
         change_id=change_id,
         change_stamp=stamp,
         max_id=int(engine.ids[-1]) if engine.n else 0,
+        home_communes=_home_communes(),
     )
     changes = _changes_since(state)  # partial changes since the snapshot
     return _apply(state, changes) if changes else state
@@ -341,6 +345,16 @@ def _apply(state: _State, changes: list[tuple[int, str]]) -> _State:
         change_stamp=stamp,
         max_id=int(engine.ids[-1]) if engine.n else 0,
     )
+
+
+def _home_communes() -> list[str]:
+    from maillage.bootstrap import DEFAULT_TERRITORY
+    from maillage.territory.services import UnknownTerritory, commune_codes
+
+    try:
+        return commune_codes(DEFAULT_TERRITORY)
+    except UnknownTerritory:
+        return []
 
 
 def _load_places() -> _Places:
@@ -635,7 +649,9 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
     selection = engine.select(criteria)
     total = len(selection.positions)
     offset = (query.page - 1) * query.page_size
-    ids = engine.page(selection, searched, center, offset, query.page_size, _titles)
+    ids = engine.page(
+        selection, searched, center, offset, query.page_size, _titles, state.home_communes
+    )
     found = SearchEntry.objects.select_related("commune").in_bulk(ids)
     items = [found[i] for i in ids if i in found]
     for item in items:

@@ -169,7 +169,8 @@ def _search_params(request: HttpRequest) -> dict[str, Any]:
 def _search_query(params: dict[str, Any], request: HttpRequest, page: int, page_size: int):
     from maillage.directory.search import SearchQuery
 
-    commune, near, radius = None, None, params["rayon"]
+    # A distance means nothing without a place: it is ignored (the form offers both side by side).
+    commune, near, radius = None, None, params["rayon"] if params["ou"] else None
     if params["ou"]:
         # Within N km: around the place. Without a distance: in the commune it names, nearest
         # first; a place nobody knows goes to ``near`` so that the result says "not found".

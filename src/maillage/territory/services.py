@@ -259,6 +259,19 @@ def resolve(spec: str) -> Territory:
     return territory
 
 
+def commune_codes(spec: str) -> list[str]:
+    """The INSEE codes of the communes of ``spec`` (as :func:`resolve` reads it), without
+    creating anything: for read paths such as the search ranking."""
+    if ":" in spec:
+        kind, code = (part.strip() for part in spec.strip().split(":", 1))
+        if kind.lower() in COG_KINDS:
+            return list(_cog_communes(kind.lower(), code).values_list("code", flat=True))
+    territory = Territory.objects.filter(slug=spec.strip()).first()
+    if territory is None:
+        raise UnknownTerritory(f"{spec!r}: territoire inconnu")
+    return list(territory.communes.values_list("code", flat=True))
+
+
 def ensure_predefined_territories() -> None:
     """Create (or refresh) the predefined named territories once the COG is present."""
     for spec in PREDEFINED:
