@@ -473,9 +473,10 @@ class Engine:
         """The positions matching ``c``, and their distances from ``c.center``."""
         # The most selective part of the query enumerates the candidates; the rest is tested on
         # them with vectorised lookups.
+        counts = [self.word_count(w) for w in c.words]
         sources: list[tuple[int, object]] = []
-        for w in c.words:
-            sources.append((self.word_count(w), lambda w=w: self._word_positions(w)))
+        for w, n in zip(c.words, counts, strict=True):
+            sources.append((n, lambda w=w: self._word_positions(w)))
         if c.commune is not None:
             keys = self._commune_keys([c.commune])
             sources.append(
@@ -521,8 +522,8 @@ class Engine:
             needle = f",{c.language},"
             table = np.array([needle in v for v in self.codes["langs"].values], dtype=bool)
             at = at[table[self.langs[at]]]
-        for w in sorted(c.words, key=self.word_count):
-            at = at[self._word_matches(w, at)]
+        for _n, i in sorted(zip(counts, range(len(c.words)), strict=True)):
+            at = at[self._word_matches(c.words[i], at)]
         if c.open_locations is not None:
             at = at[self._open(at, c)]
         distances = None

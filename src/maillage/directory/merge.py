@@ -953,9 +953,9 @@ def apply(
                 counts["updated"] += 1
             else:
                 counts["ignored"] += 1
-        from maillage.directory.review import _reindex
+        from maillage.directory.search import reindex_objects
 
-        _reindex(written)
+        reindex_objects(written)
         merge_import.rows = rows
         merge_import.status = MergeImport.Status.APPLIED
         merge_import.applied_at = timezone.now()

@@ -312,16 +312,9 @@ def _apply(target: models.Model, changes: Mapping[str, Any], user: Any, reason: 
         obj._history_user = user  # django-simple-history: who made this version
         obj._change_reason = reason[:100]
         obj.save()
-    _reindex([target])
+    from maillage.directory.search import reindex_objects
 
-
-def _reindex(objects: list[models.Model]) -> None:
-    """Refresh the search index for ``objects`` when the search module offers it."""
-    from maillage.directory import search
-
-    reindex_objects = getattr(search, "reindex_objects", None)
-    if reindex_objects is not None:
-        reindex_objects(objects)
+    reindex_objects([target])
 
 
 def propose(user: Any, target: models.Model, changes: dict, comment: str = "") -> ChangeProposal:

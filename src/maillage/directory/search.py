@@ -42,11 +42,11 @@ from django.db.models import Min
 
 from maillage.directory.engine import (
     COLUMNS,
-    EARTH_RADIUS_KM,
     RANK_LIMIT,
     Criteria,
     Engine,
     Word,
+    haversine_km,
     prefix_span,
     prefix_upper_bound,
 )
@@ -59,7 +59,6 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "SearchQuery",
     "SearchResult",
-    "haversine_km",
     "normalise",
     "prefix_upper_bound",
     "profession_label",
@@ -459,14 +458,6 @@ def _fuzzy_commune(norm: str, voc: _Places) -> str | None:
     return voc.commune_by_name[best[0]][0] if best else None
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
-
-
 # --------------------------------------------------------------------------------------------
 # Query and result
 
@@ -654,12 +645,13 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
     )
     found = SearchEntry.objects.select_related("commune").in_bulk(ids)
     items = [found[i] for i in ids if i in found]
-    for item in items:
-        item.distance_km = (
-            round(haversine_km(center[0], center[1], item.latitude, item.longitude), 2)
-            if center and item.latitude is not None
-            else None
-        )
+    distances = [None] * len(items)
+    if center and items:
+        latitudes = np.array([i.latitude for i in items], dtype=float)
+        longitudes = np.array([i.longitude for i in items], dtype=float)
+        distances = haversine_km(*center, latitudes, longitudes).round(2).tolist()
+    for item, distance in zip(items, distances, strict=True):
+        item.distance_km = None if distance is None or math.isnan(distance) else distance
     pages = max(1, math.ceil(total / query.page_size)) if total else 0
     return SearchResult(
         total=total,

@@ -342,9 +342,7 @@ def _hours_rows(target: Location | HealthcareService) -> list[dict[str, Any]]:
     for record in records.order_by("history_date"):
         key = (record.history_date.replace(microsecond=0), record.history_user_id)
         change = changes.setdefault(key, {"record": record, "-": [], "+": []})
-        day = OpeningHours.Weekday(record.weekday).label
-        slot = f"{day} {record.opens:%H:%M}–{record.closes:%H:%M}"
-        change["-" if record.history_type == "-" else "+"].append(slot)
+        change["-" if record.history_type == "-" else "+"].append(str(record.instance))
     return [
         {
             "date": change["record"].history_date,
