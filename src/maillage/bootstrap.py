@@ -34,8 +34,8 @@ def migrate() -> None:
 def _rebuild_index_if_emptied() -> None:
     """A migration that changes the search index empties it (it is derived data): rebuild it
     when the directory it comes from is not empty."""
-    from maillage.directory import search
     from maillage.directory.models import Organization, SearchEntry
+    from maillage.directory.search import service as search
 
     if not SearchEntry.objects.exists() and Organization.objects.exists():
         search.reindex_all()
@@ -89,8 +89,11 @@ def demo_departements(
 def run_named_import(
     dataset: str, path: str | Path | None = None, departements: list[str] | None = None
 ) -> list[ImportReport]:
-    from maillage.directory import demo, search, synthetic
-    from maillage.directory.services import import_fhir_bundle, import_finess, import_rpps
+    from maillage.directory import demo, synthetic
+    from maillage.directory.imports.fhir import import_fhir_bundle
+    from maillage.directory.imports.finess import import_finess
+    from maillage.directory.imports.rpps import import_rpps
+    from maillage.directory.search import service as search
     from maillage.observatory.imports import import_apl, import_cartosante, import_departement_stats
     from maillage.territory.services import import_geography
 
@@ -145,7 +148,7 @@ def serve(host: str, port: int, progress: Callable[[str], None] = print) -> None
     """Serve the web application with waitress (static files through WhiteNoise)."""
     from waitress import serve as waitress_serve
 
-    from maillage.directory.search import load_index
+    from maillage.directory.search.service import load_index
     from maillage.wsgi import application
 
     load_index()  # the directory search index, in memory: the first visitor does not wait

@@ -75,7 +75,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_fhir_bundle(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise
-    from maillage.directory.fhir import export_territory_bundle
+    from maillage.directory.fhir.resources import export_territory_bundle
 
     initialise(progress=_say)
     output = args.output or f"annuaire-{args.territory.replace(':', '-')}.fhir.json"

@@ -16,7 +16,7 @@ from django.test import Client
 from fhir.resources import R4B
 
 from maillage.accounts.models import AuditEvent, Profile, Role
-from maillage.directory import fhir
+from maillage.directory.fhir import resources as fhir
 from maillage.directory.models import (
     HealthcareService,
     Location,

@@ -14,7 +14,7 @@ from datetime import date, time, timedelta
 import pytest
 from django.utils import timezone
 
-from maillage.directory.views_public import MAP_CAP, dissolve
+from maillage.directory.views.public import MAP_CAP, dissolve
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def entries(demo_db):
         Scheme,
         SchemeContact,
     )
-    from maillage.directory.search import reindex_objects
+    from maillage.directory.search.service import reindex_objects
     from maillage.territory.models import Commune, Territory
 
     chaumont = Commune.objects.get(code=CHAUMONT)

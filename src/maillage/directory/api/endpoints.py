@@ -1,8 +1,8 @@
 """The JSON API of the directory (django-ninja), described by OpenAPI 3 at ``/api/schema``.
 
-Handlers are thin: search goes through :func:`maillage.directory.search.search`, edits through
+Handlers are thin: search goes through :func:`..search.service.search`, edits through
 :mod:`maillage.directory.review`, permissions through :func:`maillage.accounts.permissions.can`,
-FHIR through :mod:`maillage.directory.fhir`. What the public may see is decided here once, by
+FHIR through :mod:`..fhir.resources`. What the public may see is decided here once, by
 :func:`_pro`: pro-only fields travel in a separate ``pro`` object that is ``null`` unless the
 session user may ``view_pro``, so a client (or a test) can never receive them by accident, and
 non-public records (services, schemes, actions, contacts) answer 404 to everyone else.
@@ -31,9 +31,9 @@ from ninja.security import django_auth
 
 from maillage import __version__
 from maillage.accounts.permissions import audit, can
-from maillage.directory import fhir, review
-from maillage.directory import search as search_service
+from maillage.directory import review
 from maillage.directory.changes import ChangeProposal
+from maillage.directory.fhir import resources as fhir
 from maillage.directory.models import (
     Action,
     HealthcareService,
@@ -47,6 +47,7 @@ from maillage.directory.models import (
     SchemeKind,
     StructureKind,
 )
+from maillage.directory.search import service as search_service
 from maillage.opendata.nomenclatures import MODES, PROFESSIONS, SPECIALTIES
 from maillage.territory.models import Commune
 from maillage.territory.services import UnknownTerritory, resolve
@@ -1153,7 +1154,7 @@ def territory_fhir_bundle(request: HttpRequest, spec: str):
     if pro:
         _audit_pro(request, territory)
     bundle = fhir.territory_bundle(territory, pro=pro, base_url=base)
-    from maillage.directory.views_fhir import fhir_response
+    from maillage.directory.fhir.views import fhir_response
 
     response = fhir_response(bundle)
     response["Content-Disposition"] = f'attachment; filename="maillage-{territory.slug}.fhir.json"'
