@@ -9,12 +9,15 @@ first. Reading only: a search never writes.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 from rapidfuzz import fuzz, process
 
 from maillage.territory.models import Arrondissement, Commune, Departement, Epci, Region, Territory
@@ -67,12 +70,30 @@ _CODE_PREFERENCE = {"departement": 0, "commune": 1}
 
 
 class _Index:
+    """Folded names with a dict for exact matches and a sorted list of word suffixes ("grand
+    langres", "langres" for "cc du grand langres") for prefix matches, found by bisection."""
+
     def __init__(self, entries: list[Suggestion]) -> None:
         self.entries = entries
         self.folded = [fold(e.name) for e in entries]
+        self.exact: dict[str, list[int]] = {}
         self.by_code: dict[str, list[int]] = {}
-        for i, e in enumerate(entries):
+        suffixes: list[tuple[str, int, int]] = []
+        for i, (e, name) in enumerate(zip(entries, self.folded, strict=True)):
+            self.exact.setdefault(name, []).append(i)
             self.by_code.setdefault(e.code.lower(), []).append(i)
+            words = name.split()
+            for w in range(len(words)):
+                suffixes.append((" ".join(words[w:]), w, i))
+        suffixes.sort()
+        self.suffixes = [x[0] for x in suffixes]
+        self.suffix_rows = [(x[1], x[2]) for x in suffixes]
+
+    def starting_with(self, prefix: str) -> list[tuple[int, int]]:
+        """(word position, entry) of every name with a word run starting with ``prefix``."""
+        lo = bisect.bisect_left(self.suffixes, prefix)
+        hi = bisect.bisect_left(self.suffixes, prefix + "\uffff")
+        return self.suffix_rows[lo:hi]
 
 
 def _cog_entries() -> list[Suggestion]:
@@ -110,16 +131,32 @@ def _cog_entries() -> list[Suggestion]:
 
 _lock = threading.Lock()
 _cache: dict[str, object] = {}
+RECHECK_SECONDS = 30.0
+
+
+def _version(key: str, query) -> object:
+    """A cheap fingerprint of a table, read again at most every RECHECK_SECONDS."""
+    now = time.monotonic()
+    seen = _cache.get(f"{key}:checked")
+    if seen is None or now - seen[0] > RECHECK_SECONDS:  # type: ignore[index]
+        seen = (now, query())
+        _cache[f"{key}:checked"] = seen
+    return seen[1]  # type: ignore[index]
+
+
+def _cached_index(key: str, version: object, build) -> _Index:
+    with _lock:
+        if _cache.get(f"{key}:version") != version or f"{key}:index" not in _cache:
+            _cache[f"{key}:index"] = _Index(build())
+            _cache[f"{key}:version"] = version
+        return _cache[f"{key}:index"]  # type: ignore[return-value]
 
 
 def _cog_index() -> _Index:
-    """The COG names, built once per process and rebuilt when the COG changes size."""
-    version = (Commune.objects.count(), Epci.objects.count())
-    with _lock:
-        if _cache.get("version") != version:
-            _cache["index"] = _Index(_cog_entries())
-            _cache["version"] = version
-        return _cache["index"]  # type: ignore[return-value]
+    """The COG names, built once per process (about a second) and rebuilt when the COG
+    changes."""
+    version = _version("cog", lambda: (Commune.objects.count(), Epci.objects.count()))
+    return _cached_index("cog", version, _cog_entries)
 
 
 def _saved_entries() -> list[Suggestion]:
@@ -131,35 +168,52 @@ def _saved_entries() -> list[Suggestion]:
     return [Suggestion(kind, slug, name, int(p or 0), slug) for kind, slug, name, p in rows]
 
 
-def _rank(index: _Index, q: str, raw: str) -> list[tuple[tuple, int]]:
-    """(sort key, entry position) for every entry matching the folded query ``q``."""
-    hits: dict[int, tuple] = {}
+def _saved_index() -> _Index:
+    """The saved territories: a handful, rebuilt whenever one is saved or changed."""
+    version = _version(
+        "saved", lambda: tuple(Territory.objects.aggregate(n=Count("pk"), t=Max("updated_at")))
+    )
+    return _cached_index("saved", version, _saved_entries)
 
-    def put(i: int, key: tuple) -> None:
+
+def forget_saved() -> None:
+    """Called when a territory is saved, so that the picker finds it at once."""
+    with _lock:
+        _cache.pop("saved:checked", None)
+
+
+def _rank(index: _Index, q: str, raw: str, limit: int) -> list[tuple[tuple, int]]:
+    """(sort key, entry position) for every entry matching the folded query ``q``. Tiers:
+    0 exact code or name, 1 name prefix, 2 every word of the query starts a word of the name,
+    3 fuzzy (typos). Within a tier: better score, then larger population."""
+    hits: dict[int, tuple] = {}
+    entries = index.entries
+
+    def put(i: int, tier: int, sub: int, score: int = 0) -> None:
+        key = (tier, sub, -score, -entries[i].population)
         if i not in hits or key < hits[i]:
             hits[i] = key
 
-    entries = index.entries
     # a bare code is most often a département ("52"), then a commune ("52121")
     for i in index.by_code.get(raw.lower(), []):
-        put(i, (0, _CODE_PREFERENCE.get(entries[i].kind, 2), 0, -entries[i].population))
-    for i, name in enumerate(index.folded):
-        if name == q:
-            put(i, (0, 3, 0, -entries[i].population))
-        elif name.startswith(q):
-            put(i, (1, 0, 0, -entries[i].population))
-        elif f" {q}" in f" {name}":
-            put(i, (1, 1, 0, -entries[i].population))
+        put(i, 0, _CODE_PREFERENCE.get(entries[i].kind, 2))
+    for i in index.exact.get(q, []):
+        put(i, 0, 3)
+    for position, i in index.starting_with(q):  # the name starts with the query, or a word does
+        put(i, 1 if position == 0 else 2, 0)
+    words = q.split()
+    if len(words) > 1:  # every word of the query starts a word of the name, in any order
+        candidates = {i for _, i in index.starting_with(words[0])}
+        for word in words[1:]:
+            candidates &= {i for _, i in index.starting_with(word)}
+        for i in candidates:
+            put(i, 2, 1)
     if len(q) >= 3:
         for _, score, i in process.extract(
-            q,
-            index.folded,
-            scorer=fuzz.ratio,
-            score_cutoff=FUZZY_CUTOFF,
-            limit=50,
+            q, index.folded, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=50
         ):
-            put(i, (2, -round(score), 0, -entries[i].population))
-    return sorted((key, i) for i, key in hits.items())
+            put(i, 3, 0, round(score))
+    return heapq.nsmallest(limit, ((key, i) for i, key in hits.items()))
 
 
 def search(query: str, limit: int = 10) -> list[Suggestion]:
@@ -170,9 +224,9 @@ def search(query: str, limit: int = 10) -> list[Suggestion]:
         return []
     ranked: list[tuple[tuple, Suggestion]] = []
     cog = _cog_index()
-    ranked += [(key, cog.entries[i]) for key, i in _rank(cog, q, raw)]
-    saved = _Index(_saved_entries())
-    ranked += [(key, saved.entries[i]) for key, i in _rank(saved, q, raw)]
+    ranked += [(key, cog.entries[i]) for key, i in _rank(cog, q, raw, limit)]
+    saved = _saved_index()
+    ranked += [(key, saved.entries[i]) for key, i in _rank(saved, q, raw, limit)]
     ranked.sort(key=lambda pair: pair[0])
     seen: set[str] = set()
     out: list[Suggestion] = []

@@ -358,6 +358,9 @@ def save_territory(
             },
         )
         territory.communes.set(list(resolved.communes.values_list("code", flat=True)))
+    from maillage.territory import search
+
+    search.forget_saved()
     return territory
 
 
