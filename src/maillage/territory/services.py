@@ -10,7 +10,6 @@ write; only :func:`save_territory` (a coordinator's form, the demo import) saves
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -233,7 +232,7 @@ _COMMUNE_FIELD = {
 
 @dataclass(frozen=True)
 class ResolvedTerritory:
-    """A territory as it is displayed: read from the COG or from a saved row, never written.
+    """A COG territory as it is displayed (``departement:52``), read from the COG, never saved.
 
     It answers what views, reports and exports read from a :class:`Territory` (``slug``,
     ``name``, ``kind``, ``code``, ``communes``…), so resolving a name for display creates no
@@ -246,18 +245,12 @@ class ResolvedTerritory:
     code: str
     description: str = ""
     predefined: bool = False
-    pk: int | None = None
-    updated_at: datetime | None = None
+    pk: None = None  # never saved
+    updated_at: None = None
 
     @property
     def communes(self) -> QuerySet[Commune]:
-        if self.pk is not None:
-            return Commune.objects.filter(territories__pk=self.pk)
         return _cog_communes(self.kind, self.code)
-
-    @property
-    def saved(self) -> bool:
-        return self.pk is not None
 
     @property
     def kind_label(self) -> str:
@@ -268,19 +261,6 @@ class ResolvedTerritory:
 
     def __str__(self) -> str:
         return self.name
-
-    @classmethod
-    def of(cls, territory: Territory) -> ResolvedTerritory:
-        return cls(
-            slug=territory.slug,
-            name=territory.name,
-            kind=territory.kind,
-            code=territory.code,
-            description=territory.description,
-            predefined=territory.predefined,
-            pk=territory.pk,
-            updated_at=territory.updated_at,
-        )
 
 
 def _cog(kind: str, code: str) -> ResolvedTerritory:
