@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from maillage.accounts.models import AuditEvent, Profile, Role
+from maillage.territory import search
 from maillage.territory.models import Territory
 
 PASSWORD = "Un-mot-de-passe-solide-42"
@@ -112,6 +113,8 @@ def test_only_a_coordinator_saves_a_named_territory(demo_db):
         > 100
     )
     assert "Pays de Langres (test)" in coordinator.get("/territoires/").content.decode()
+    found = search.search("pays de langres test", limit=1)[0]  # the picker finds it at once
+    assert (found.spec, found.kind_label) == ("pays-de-langres-test", "Arrondissement")
     # a second save under the same name, an empty name, an empty territory: refused, nothing
     # written
     before = row_counts()

@@ -44,6 +44,7 @@ class Suggestion:
     name: str
     population: int
     slug: str
+    saved: bool = False
 
     @property
     def kind_label(self) -> str:
@@ -51,7 +52,7 @@ class Suggestion:
 
     @property
     def spec(self) -> str:
-        return f"{self.kind}:{self.code}" if self.kind in _COG_ORDER else self.slug
+        return self.slug if self.saved else f"{self.kind}:{self.code}"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -65,7 +66,6 @@ class Suggestion:
         }
 
 
-_COG_ORDER = {"region": 0, "departement": 1, "arrondissement": 2, "epci": 3, "commune": 4}
 _CODE_PREFERENCE = {"departement": 0, "commune": 1}
 
 
@@ -165,7 +165,9 @@ def _saved_entries() -> list[Suggestion]:
         .filter(n__gt=0)
         .values_list("kind", "slug", "name", "p")
     )
-    return [Suggestion(kind, slug, name, int(p or 0), slug) for kind, slug, name, p in rows]
+    return [
+        Suggestion(kind, slug, name, int(p or 0), slug, saved=True) for kind, slug, name, p in rows
+    ]
 
 
 def _saved_index() -> _Index:
