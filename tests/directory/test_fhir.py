@@ -351,7 +351,6 @@ def test_cpts_territory_bundle_round_trips_through_the_annuaire_reader(tmp_path,
 
 
 def test_territory_bundle_over_http_and_query_count(client, demo_db, django_assert_max_num_queries):
-    resolve("epci:200068666")  # materialised once (a COG territory is created on first use)
     with django_assert_max_num_queries(12):
         bundle = get(client, "/fhir/Bundle?territory=epci:200068666")
     assert bundle["type"] == "collection" and len(bundle["entry"]) > 50
