@@ -10,6 +10,7 @@ urlpatterns = [
     path("pro/", include("maillage.directory.urls_pro")),
     path("api/", include("maillage.directory.urls_api")),
     path("fhir/", include("maillage.directory.urls_fhir")),
+    path("exports/", include("maillage.exports.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),
 ]

@@ -398,13 +398,13 @@ def test_territory_fhir_bundle_route(client, gp):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/fhir+json")
     assert "attachment" in response["Content-Disposition"]
-    bundle = json.loads(response.content)
+    bundle = json.loads(response.getvalue())
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
     for entry in bundle["entry"]:
         R4B.get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(
             entry["resource"]
         )
-    assert SECRET_MSS not in response.content.decode()
+    assert SECRET_MSS not in response.getvalue().decode()
     response = client.get("/api/territories/epci:000000000/fhir-bundle")
     assert response.status_code == 404 and body(response)["detail"]
 

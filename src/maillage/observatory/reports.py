@@ -1,9 +1,17 @@
-"""Writing the diagnostic report files (HTML, PDF, XLSX) for a territory."""
+"""Writing the diagnostic report files (HTML, PDF, XLSX) for a territory.
+
+Each file is an export (:mod:`maillage.exports`): built once per territory and data version into
+the data folder, then served (web) or copied (``maillage report``) from there.
+"""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from maillage.exports.cache import Export, Progress
 from maillage.observatory.diagnostic import compute, shapes_for
 from maillage.territory.models import Territory
 
@@ -29,20 +37,85 @@ def render(territory: Territory, figures: dict, fmt: str) -> bytes:
     raise ValueError(f"format inconnu : {fmt!r} (attendu : html, pdf, xlsx ou json)")
 
 
+#: Up to this many communes a format is built during the request (about a second or less).
+SYNC_MAX_COMMUNES = {"html": 60, "xlsx": 400, "pdf": 10}
+
+
+def report_export(territory: Territory, fmt: str) -> Export:
+    """The export of one report file of ``territory`` for the current data version."""
+    from maillage.exports.versions import data_version
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format inconnu : {fmt!r} (attendu : html, pdf, xlsx ou json)")
+    return Export(
+        kind="report",
+        name=territory.slug,
+        builder="maillage.observatory.reports:build_report",
+        params={
+            "territory": territory.pk,
+            "territory_updated": territory.updated_at.isoformat(),
+            "format": fmt,
+        },
+        version=data_version(),
+        ext=fmt,
+        content_type=CONTENT_TYPES[fmt],
+        filename=f"diagnostic-{territory.slug}.{fmt}",
+        disposition="inline" if fmt == "html" else "attachment",
+    )
+
+
+# The figures of the last territory built in this process: the CLI builds html, pdf and xlsx
+# of one territory in a row and computes them once (keyed by the export's parameters).
+_last_figures: tuple[Any, dict] | None = None
+
+
+def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
+    global _last_figures
+    key = (params["territory"], params["territory_updated"], _version())
+    if _last_figures is None or _last_figures[0] != key:
+        _last_figures = (key, compute(territory))
+    return _last_figures[1]
+
+
+def _version() -> str:
+    from maillage.exports.versions import data_version
+
+    return data_version()
+
+
+def build_report(params: Mapping[str, Any], path: Path, progress: Progress) -> None:
+    """Builder of :func:`report_export` (runs in a task, or inline for small territories)."""
+    territory = Territory.objects.get(pk=params["territory"])
+    progress(0.05, "Calcul des indicateurs du territoire…")
+    figures = _figures(params, territory)
+    label = {"html": "la page", "pdf": "le PDF", "xlsx": "le classeur"}[params["format"]]
+    progress(0.4, f"Mise en forme : {label}…")
+    path.write_bytes(render(territory, figures, params["format"]))
+
+
 def write_reports(
     territory: Territory, figures: dict | None, output: Path, formats: list[str]
 ) -> list[Path]:
-    """Write ``diagnostic-<slug>.<fmt>`` files into ``output``; returns their paths."""
-    for fmt in formats:
-        if fmt not in FORMATS:
-            raise ValueError(f"format inconnu : {fmt!r} (attendu : html, pdf, xlsx ou json)")
-    figures = figures or compute(territory)
+    """Write ``diagnostic-<slug>.<fmt>`` files into ``output``; returns their paths.
+
+    Each file comes from the export cache: built there first if the data changed since the last
+    build (``figures``, when given, are those of the current data and spare computing them),
+    then copied, so a second report of unchanged data is a file copy.
+    """
+    global _last_figures
+    from maillage.exports.cache import build_or_wait
+
+    exports = [report_export(territory, fmt) for fmt in formats]  # validates every format first
+    if figures is not None and exports:
+        params = exports[0].params
+        _last_figures = ((params["territory"], params["territory_updated"], _version()), figures)
     output.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fmt in formats:
-        path = output / f"diagnostic-{territory.slug}.{fmt}"
+    for export in exports:
+        source = build_or_wait(export)
+        path = output / f"diagnostic-{territory.slug}.{export.ext}"
         tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(render(territory, figures, fmt))
+        shutil.copyfile(source, tmp)
         tmp.replace(path)  # never leave a half-written report behind
         paths.append(path)
     return paths

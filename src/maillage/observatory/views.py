@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from maillage.bootstrap import DEFAULT_TERRITORY
+from maillage.exports.cache import respond
 from maillage.observatory import reports
 from maillage.observatory.services import communes_feature_collection, figures_for
 from maillage.territory.models import Departement, Territory
@@ -79,11 +80,10 @@ def report_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     territory = get_object_or_404(Territory, slug=slug)
     if fmt not in (*reports.FORMATS, "json"):
         raise Http404("format inconnu")
-    figures = figures_for(territory)
     if fmt == "json":
-        return JsonResponse(figures, json_dumps_params={"ensure_ascii": False, "indent": 2})
-    body = reports.render(territory, figures, fmt)
-    response = HttpResponse(body, content_type=reports.CONTENT_TYPES[fmt])
-    disposition = "inline" if fmt == "html" else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="diagnostic-{slug}.{fmt}"'
-    return response
+        return JsonResponse(
+            figures_for(territory), json_dumps_params={"ensure_ascii": False, "indent": 2}
+        )
+    export = reports.report_export(territory, fmt)
+    sync = territory.communes.count() <= reports.SYNC_MAX_COMMUNES[fmt]
+    return respond(request, export, sync=sync)
