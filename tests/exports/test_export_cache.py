@@ -38,10 +38,13 @@ def test_concurrent_requests_build_once(export_root):
         kind="test", name="doc", builder=f"{__name__}:slow_builder", params={"n": 1}, ext="json"
     )
     results: list[dict] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(cache.ensure(export, background=False)))
-        for _ in range(6)
-    ]
+    start = threading.Barrier(6)
+
+    def request() -> None:
+        start.wait()  # all six arrive together, before any status or lock exists
+        results.append(cache.ensure(export, background=False))
+
+    threads = [threading.Thread(target=request) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
@@ -54,6 +57,26 @@ def test_concurrent_requests_build_once(export_root):
     assert all(r["state"] in ("ready", "pending", "running") for r in results)
     # build_or_wait (the CLI's way) reuses the file without building again
     assert cache.build_or_wait(export) == export.path and len(BUILDS) == 1
+
+
+def test_the_lock_is_taken_once(export_root):
+    export = Export(kind="test", name="lock", builder=f"{__name__}:slow_builder", ext="json")
+    start = threading.Barrier(8)
+    taken: list[bool] = []
+
+    def take() -> None:
+        start.wait()
+        taken.append(cache._try_lock(export))
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert taken.count(True) == 1
+    assert cache._try_lock(export) is False  # still held
+    export.lock_path.unlink()
+    assert cache._try_lock(export) is True  # released: the next build may start
 
 
 def test_failed_build_leaves_no_file_and_releases_lock(export_root):
