@@ -40,6 +40,7 @@ Builder = Callable[[Mapping[str, Any], Path, Progress], None]
 #: A build whose status has not moved for this long is taken as dead (its lock is broken).
 STALE_SECONDS = 15 * 60
 STATES = ("pending", "running", "ready", "failed")
+PENDING_MESSAGE = "En attente d'un processus de préparation…"
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def _try_lock(export: Export) -> bool:
             return False
         with os.fdopen(fd, "w") as fh:
             fh.write(f"{os.getpid()} {time.time()}\n")
+        write_status(export, "pending", 0.0, PENDING_MESSAGE)
         return True
     return False
 
@@ -238,12 +240,14 @@ def ensure(export: Export, *, background: bool = True) -> dict[str, Any]:
         if status["state"] == "ready" or export.lock_path.exists():
             return status
     if not _try_lock(export):
-        return read_status(export)
+        status = read_status(export)
+        if status["state"] == "missing":  # the lock's holder has not written its status yet
+            status = {"state": "pending", "progress": 0.0, "message": PENDING_MESSAGE}
+        return status
     if not background:
         build(export)
         return read_status(export)
     try:
-        write_status(export, "pending", 0.0, "En attente d'un processus de préparation…")
         from maillage.exports.tasks import build_export
 
         build_export.enqueue(export.as_dict())
