@@ -51,7 +51,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise
-    from maillage.observatory.diagnostic import compute
     from maillage.observatory.reports import write_reports
     from maillage.territory.services import resolve
 
@@ -59,6 +58,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     territory = resolve(args.territory)
     start = time.perf_counter()
     if args.format == "json":
+        from maillage.observatory.diagnostic import compute
+
         json.dump(compute(territory), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0

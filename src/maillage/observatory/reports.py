@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from maillage.exports.cache import Export, Progress
-from maillage.observatory.diagnostic import compute, shapes_for
 from maillage.territory.models import Territory
 
 FORMATS = ("html", "pdf", "xlsx")
@@ -27,6 +26,7 @@ CONTENT_TYPES = {
 def render(territory: Territory, figures: dict, fmt: str) -> bytes:
     """One report file's bytes."""
     from maillage.observatory import report
+    from maillage.observatory.diagnostic import shapes_for
 
     if fmt == "html":
         return report.render_html(figures, shapes_for(territory)).encode("utf-8")
@@ -73,6 +73,8 @@ def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
     global _last_figures
     key = (params["territory"], params["territory_updated"], _version())
     if _last_figures is None or _last_figures[0] != key:
+        from maillage.observatory.diagnostic import compute
+
         _last_figures = (key, compute(territory))
     return _last_figures[1]
 
