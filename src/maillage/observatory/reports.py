@@ -23,15 +23,20 @@ CONTENT_TYPES = {
 }
 
 
-def render(territory: Territory, figures: dict, fmt: str) -> bytes:
-    """One report file's bytes."""
+def render(
+    territory: Territory, figures: dict, fmt: str, shapes: Mapping[str, Mapping] | None = None
+) -> bytes:
+    """One report file's bytes (``shapes``: :func:`~maillage.observatory.diagnostic.shapes_for`
+    of the territory, read here when not given)."""
     from maillage.observatory import report
     from maillage.observatory.diagnostic import shapes_for
 
+    if fmt in ("html", "pdf") and shapes is None:
+        shapes = shapes_for(territory)
     if fmt == "html":
-        return report.render_html(figures, shapes_for(territory)).encode("utf-8")
+        return report.render_html(figures, shapes).encode("utf-8")
     if fmt == "pdf":
-        return report.render_pdf(figures, shapes_for(territory))
+        return report.render_pdf(figures, shapes)
     if fmt == "xlsx":
         return report.render_xlsx(figures)
     raise ValueError(f"format inconnu : {fmt!r} (attendu : html, pdf, xlsx ou json)")
@@ -64,9 +69,12 @@ def report_export(territory: Territory, fmt: str) -> Export:
     )
 
 
-# The figures of the last territory built in this process: the CLI builds html, pdf and xlsx
-# of one territory in a row and computes them once (keyed by the export's parameters).
+# The figures and shapes of the last territory built in this process: the CLI (or a worker)
+# builds html, pdf and xlsx of one territory in a row and reads them once, keyed by the
+# territory and the data version; the shapes being the same objects, the maps' path data is
+# computed once too (svgmap's memo).
 _last_figures: tuple[Any, dict] | None = None
+_last_shapes: tuple[Any, dict] | None = None
 
 
 def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
@@ -77,6 +85,16 @@ def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
 
         _last_figures = (key, compute(territory))
     return _last_figures[1]
+
+
+def _shapes(params: Mapping[str, Any], territory: Territory) -> dict:
+    global _last_shapes
+    key = (params["territory"], params["territory_updated"], _version())
+    if _last_shapes is None or _last_shapes[0] != key:
+        from maillage.observatory.diagnostic import shapes_for
+
+        _last_shapes = (key, shapes_for(territory))
+    return _last_shapes[1]
 
 
 def _version() -> str:
@@ -92,7 +110,9 @@ def build_report(params: Mapping[str, Any], path: Path, progress: Progress) -> N
     figures = _figures(params, territory)
     label = {"html": "la page", "pdf": "le PDF", "xlsx": "le classeur"}[params["format"]]
     progress(0.4, f"Mise en forme : {label}…")
-    path.write_bytes(render(territory, figures, params["format"]))
+    fmt = params["format"]
+    shapes = _shapes(params, territory) if fmt in ("html", "pdf") else None
+    path.write_bytes(render(territory, figures, fmt, shapes))
 
 
 def write_reports(
