@@ -149,9 +149,11 @@ def serve(host: str, port: int, progress: Callable[[str], None] = print) -> None
     from waitress import serve as waitress_serve
 
     from maillage.directory.search.service import load_index
+    from maillage.exports.tasks import start_worker_thread
     from maillage.wsgi import application
 
     load_index()  # the directory search index, in memory: the first visitor does not wait
     connection.close()  # the serving threads open their own
+    start_worker_thread()  # background builds (exports) for the embedded default
     progress(f"maillage est servi sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
     waitress_serve(application, host=host, port=port, threads=8, ident="maillage")

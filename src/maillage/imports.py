@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from django.db import models, transaction
 
+from maillage.exports.versions import bump as bump_data_version
+
 log = logging.getLogger(__name__)
 
 
@@ -78,6 +80,7 @@ def run_import(name: str, read: Callable[[], object], write: Callable[[object], 
     data = read()
     with transaction.atomic():
         report = write(data)
+        bump_data_version()  # exports built from the previous data are no longer served
     report.name = name
     report.seconds = time.perf_counter() - start
     log.debug("%s", report)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from django.db import transaction
 from django.db.models import QuerySet
 
 from maillage import opendata
 from maillage.imports import ImportConsistencyError, ImportReport, run_import, upsert
 from maillage.paths import shipped_data_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 from maillage.territory.models import (
     Arrondissement,
     Commune,
@@ -54,6 +58,8 @@ class GeographyFiles:
 
 
 def _nullable(value: object) -> object:
+    import pandas as pd  # imported here: resolving a territory must not load pandas
+
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
@@ -69,6 +75,8 @@ def _check_refs(what: str, codes: pd.Series, known: set[str], path: Path) -> Non
 def import_geography(files: GeographyFiles | None = None) -> ImportReport:
     """Import régions, départements, arrondissements, EPCI and communes (COG), with centroids
     and shapes. Validated completely before writing; one transaction; idempotent."""
+    import pandas as pd
+
     files = files or GeographyFiles.shipped()
 
     def read() -> dict[str, pd.DataFrame]:
