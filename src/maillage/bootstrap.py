@@ -138,18 +138,18 @@ def _all_steps(
     from maillage.territory.services import import_geography
 
     return [
-        ("communes et territoires (COG)", 0.20, import_geography),
-        ("établissements FINESS", 0.25, lambda: import_finess(None)),
-        ("accessibilité potentielle localisée (APL)", 0.15, lambda: import_apl(None)),
+        ("communes et territoires (COG)", 0.11, import_geography),
+        ("établissements FINESS", 0.36, lambda: import_finess(None)),
+        ("accessibilité potentielle localisée (APL)", 0.23, lambda: import_apl(None)),
         ("bassins de vie (CartoSanté)", 0.01, lambda: import_cartosante(None)),
         ("statistiques départementales (INSEE)", 0.01, lambda: import_departement_stats(None)),
         (
             "professionnels de démonstration",
-            0.20,
+            0.11,
             lambda: synthetic.generate(departements or demo_departements()),
         ),
         ("dispositifs de démonstration", 0.01, demo.load_demo_directory),
-        ("index de recherche", 0.17, search.reindex_all),
+        ("index de recherche", 0.16, search.reindex_all),
     ]
 
 
