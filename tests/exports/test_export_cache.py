@@ -122,7 +122,7 @@ def test_small_bundle_built_once_then_304(client, secret_in_chaumont, export_roo
 
 
 def test_published_edit_changes_the_etag(client, secret_in_chaumont):
-    from maillage.directory import search
+    from maillage.directory.search import service as search
 
     url = f"/api/territories/commune:{CHAUMONT}/fhir-bundle"
     first = client.get(url)

@@ -140,11 +140,16 @@ def import_geography(files: GeographyFiles | None = None) -> ImportReport:
         epci_of = dict(
             zip(data["members"]["commune_code"], data["members"]["epci_code"], strict=True)
         )
-        centroids = data["centroids"].set_index("code")
-        shapes = data["shapes"].drop_duplicates("code").set_index("code")["geometry"]
+        # plain dicts: a pandas .loc per commune cost ~1 ms each, 35,000 times
+        cen = data["centroids"].drop_duplicates("code", keep="last")
+        centroids = {
+            code: {"latitude": lat, "longitude": lon}
+            for code, lat, lon in zip(cen["code"], cen["latitude"], cen["longitude"], strict=True)
+        }
+        shapes = data["shapes"].drop_duplicates("code").set_index("code")["geometry"].to_dict()
         rows = []
         for r in data["communes"].itertuples():
-            c = centroids.loc[r.code] if r.code in centroids.index else None
+            c = centroids.get(r.code)
             rows.append(
                 {
                     "code": r.code,
