@@ -159,3 +159,27 @@ def chromium():
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def export_root(tmp_path, monkeypatch) -> Path:
+    """Each test has its own export folder (the database is rolled back between tests, so a
+    data version number comes back: files of another test must not be found)."""
+    from maillage.exports import cache
+
+    root = tmp_path / "exports"
+    monkeypatch.setattr(cache, "export_root", lambda: root)
+    return root
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    """Runs the real database worker in this thread until the queue is empty. It closes the
+    connection between tasks as a worker process must; inside a test's transaction that would
+    drop the test's connection, so that one call is neutralised here."""
+    from django_tasks_db.management.commands import db_worker
+
+    from maillage.exports.tasks import run_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    return lambda: run_worker(batch=True, interval=0)

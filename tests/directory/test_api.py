@@ -410,7 +410,7 @@ def test_territory_fhir_bundle_route(client, demo_db):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/fhir+json")
     assert "attachment" in response["Content-Disposition"]
-    bundle = json.loads(response.content)
+    bundle = json.loads(response.getvalue())
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
     for entry in bundle["entry"]:
         R4B.get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(
@@ -422,7 +422,7 @@ def test_territory_fhir_bundle_route(client, demo_db):
         if entry["resource"]["resourceType"] == "Practitioner"
     }
     assert str(person.pk) in practitioners
-    text = response.content.decode()
+    text = response.getvalue().decode()
     for secret in (SECRET_MSS, SECRET_LINE, SECRET_NOTE):
         assert secret not in text
     response = client.get("/api/territories/epci:000000000/fhir-bundle")

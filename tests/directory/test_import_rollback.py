@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError, connection
 
+from maillage.directory.imports.rpps import import_rpps
 from maillage.directory.models import Location, Organization, Practitioner, PractitionerRole
-from maillage.directory.services import import_rpps
 
 FIXTURES = Path(__file__).parents[1] / "opendata" / "fixtures"
 RPPS = FIXTURES / "PS_LibreAcces_Personne_activite_extrait.txt"

@@ -8,6 +8,7 @@ hidden by CSS: absent from the HTML), while non-public records answer 404, not 4
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, time, timedelta
 
@@ -524,4 +525,4 @@ def test_cpts_page_offers_its_fhir_bundle(client, demo_db):
     bundle = client.get(link)
     assert bundle.status_code == 200
     assert "attachment" in bundle["Content-Disposition"]
-    assert bundle.json()["type"] == "collection"
+    assert json.loads(bundle.getvalue())["type"] == "collection"

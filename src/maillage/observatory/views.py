@@ -10,6 +10,7 @@ from django.utils.text import slugify
 
 from maillage.accounts.permissions import audit, can
 from maillage.bootstrap import DEFAULT_TERRITORY
+from maillage.exports.cache import respond
 from maillage.observatory import reports
 from maillage.observatory.diagnostic import NoCommunes
 from maillage.observatory.services import communes_feature_collection, figures_for
@@ -188,15 +189,15 @@ def report_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     if fmt not in (*reports.FORMATS, "json"):
         raise Http404("format inconnu")
     try:
-        figures = figures_for(territory)
+        figures_for(territory)  # a territory without communes: say so, not a 500
     except NoCommunes as exc:
         if fmt == "json":
             return JsonResponse({"detail": str(exc)}, status=404)
         return _no_communes(request, territory, exc)
     if fmt == "json":
-        return JsonResponse(figures, json_dumps_params={"ensure_ascii": False, "indent": 2})
-    body = reports.render(territory, figures, fmt)
-    response = HttpResponse(body, content_type=reports.CONTENT_TYPES[fmt])
-    disposition = "inline" if fmt == "html" else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="diagnostic-{slug}.{fmt}"'
-    return response
+        return JsonResponse(
+            figures_for(territory), json_dumps_params={"ensure_ascii": False, "indent": 2}
+        )
+    export = reports.report_export(territory, fmt)
+    sync = territory.communes.count() <= reports.SYNC_MAX_COMMUNES[fmt]
+    return respond(request, export, sync=sync)
