@@ -13,6 +13,7 @@ from typing import Any
 
 from maillage.exports.cache import Export, Progress
 from maillage.territory.models import Territory
+from maillage.territory.services import ResolvedTerritory, resolve, spec_of, stamp_of
 
 FORMATS = ("html", "pdf", "xlsx")
 CONTENT_TYPES = {
@@ -46,7 +47,7 @@ def render(
 SYNC_MAX_COMMUNES = {"html": 60, "xlsx": 400, "pdf": 10}
 
 
-def report_export(territory: Territory, fmt: str) -> Export:
+def report_export(territory: Territory | ResolvedTerritory, fmt: str) -> Export:
     """The export of one report file of ``territory`` for the current data version."""
     from maillage.exports.versions import data_version
 
@@ -57,8 +58,8 @@ def report_export(territory: Territory, fmt: str) -> Export:
         name=territory.slug,
         builder="maillage.observatory.reports:build_report",
         params={
-            "territory": territory.pk,
-            "territory_updated": territory.updated_at.isoformat(),
+            "territory": spec_of(territory),
+            "territory_updated": stamp_of(territory),
             "format": fmt,
         },
         version=data_version(),
@@ -105,7 +106,7 @@ def _version() -> str:
 
 def build_report(params: Mapping[str, Any], path: Path, progress: Progress) -> None:
     """Builder of :func:`report_export` (runs in a task, or inline for small territories)."""
-    territory = Territory.objects.get(pk=params["territory"])
+    territory = resolve(params["territory"])
     progress(0.05, "Calcul des indicateurs du territoire…")
     figures = _figures(params, territory)
     label = {"html": "la page", "pdf": "le PDF", "xlsx": "le classeur"}[params["format"]]
