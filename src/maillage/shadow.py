@@ -203,6 +203,9 @@ def write_in_shadow(write: Callable[[object], Any], data: object) -> Any:
         written = time.perf_counter()
         with connection.cursor() as cursor:
             cursor.execute("ATTACH DATABASE %s AS shadow", [str(shadow_path)])
+            # Index upkeep of tens of thousands of rows: a page cache that holds the indexes
+            # (the default 2 MB makes every insert re-read pages) shortens the lock.
+            cursor.execute("PRAGMA main.cache_size = -262144")
         try:
             with transaction.atomic():  # BEGIN IMMEDIATE: the one moment the site waits
                 applied_at = time.perf_counter()
@@ -211,6 +214,7 @@ def write_in_shadow(write: Callable[[object], Any], data: object) -> Any:
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("DETACH DATABASE shadow")
+                cursor.execute("PRAGMA main.cache_size = -2000")
         done = time.perf_counter()
         log.info(
             "shadow import: snapshot %.1f s, write %.1f s, live transaction %.2f s (%s)",
