@@ -218,7 +218,7 @@ def test_logins_and_proposals_keep_working_during_an_rpps_import(live, tmp_path)
     from django.contrib.auth import get_user_model
 
     from maillage.accounts.models import Profile, Role
-    from maillage.directory.services import import_rpps
+    from maillage.directory.imports.rpps import import_rpps
 
     extract = tmp_path / "PS_LibreAcces_Personne_activite.txt"
     _rpps_extract(extract, 5_000)

@@ -54,21 +54,22 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise
-    from maillage.observatory.diagnostic import compute
     from maillage.observatory.reports import write_reports
     from maillage.territory.services import resolve
 
     initialise(progress=_say)
     territory = resolve(args.territory)
     start = time.perf_counter()
-    figures = compute(territory)
     if args.format == "json":
-        json.dump(figures, sys.stdout, ensure_ascii=False, indent=2)
+        from maillage.observatory.diagnostic import compute
+
+        json.dump(compute(territory), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
     formats = [f.strip() for f in args.format.split(",")]
     output = Path(args.output) if args.output else Path.cwd()
-    paths = write_reports(territory, figures, output, formats)
+    # Built once per data version in the data folder's export cache, then copied.
+    paths = write_reports(territory, None, output, formats)
     for path in paths:
         print(path)
     _say(f"Rapport « {territory.name} » écrit en {time.perf_counter() - start:.1f} s")
@@ -78,7 +79,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_fhir_bundle(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise
-    from maillage.directory.fhir import export_territory_bundle
+    from maillage.directory.fhir.resources import export_territory_bundle
 
     initialise(progress=_say)
     output = args.output or f"annuaire-{args.territory.replace(':', '-')}.fhir.json"
@@ -116,24 +117,42 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup_django()
-    from maillage.bootstrap import initialise, serve
+    from maillage.bootstrap import initialise, needs_preparation, serve, serve_after
 
-    initialise(progress=_say)
-    serve(args.host, args.port, progress=_say)
+    if needs_preparation():
+        # First start: answer at once with a progress page while the data is imported.
+        serve_after(
+            lambda state: initialise(progress=_say, state=state), args.host, args.port, _say
+        )
+    else:
+        serve(args.host, args.port, progress=_say)
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    _setup_django()
-    from maillage.bootstrap import initialise, serve
+def _announce_demo_accounts() -> None:
     from maillage.directory.demo import demo_accounts_path, ensure_demo_accounts
 
-    initialise(progress=_say)
     accounts = ensure_demo_accounts()
     _say(
         f"Comptes de démonstration ({', '.join(sorted(accounts))}) : identifiants et mots de "
         f"passe dans {demo_accounts_path()}"
     )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import initialise, needs_preparation, serve, serve_after
+
+    if not args.no_serve and needs_preparation():
+
+        def prepare(state) -> None:
+            initialise(progress=_say, state=state)
+            _announce_demo_accounts()
+
+        serve_after(prepare, args.host, args.port, _say)
+        return 0
+    initialise(progress=_say)
+    _announce_demo_accounts()
     if args.no_serve:
         return 0
     serve(args.host, args.port, progress=_say)
@@ -154,6 +173,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     if args.deploy:
         _say("Configuration de production vérifiée : aucune erreur.")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import migrate
+    from maillage.exports.tasks import run_worker
+
+    migrate()
+    _say("Processus de préparation en attente de travail (Ctrl+C pour arrêter)")
+    try:
+        run_worker(batch=args.batch)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -185,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="prépare en arrière-plan les documents demandés (exports)")
+    p.add_argument("--batch", action="store_true", help="s'arrêter quand la file est vide")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("init", help="crée la base et importe les données ouvertes embarquées")
     p.add_argument("--force", action="store_true", help="réimporter même si déjà fait")

@@ -83,12 +83,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "maillage.web",
     "maillage.accounts",
     "maillage.territory",
     "maillage.directory",
     "maillage.observatory",
+    "maillage.exports",
 ]
+
+# Background work (export builds…): Django's task framework with its database backend, worked
+# off by a thread of ``maillage serve`` in the embedded default and by ``maillage worker``
+# processes in deployments (docs/architecture.md, "Exports").
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "maillage.web.proxy.TrustedProxyMiddleware",  # first: every later layer sees the real client

@@ -1,8 +1,8 @@
 """The JSON API of the directory (django-ninja), described by OpenAPI 3 at ``/api/schema``.
 
-Handlers are thin: search goes through :func:`maillage.directory.search.search`, edits through
+Handlers are thin: search goes through :func:`..search.service.search`, edits through
 :mod:`maillage.directory.review`, permissions through :func:`maillage.accounts.permissions.can`,
-FHIR through :mod:`maillage.directory.fhir`. What the public may see is decided here once, by
+FHIR through :mod:`..fhir.resources`. What the public may see is decided here once, by
 :func:`_pro`: pro-only fields travel in a separate ``pro`` object that is ``null`` unless the
 session user may ``view_pro``, so a client (or a test) can never receive them by accident, and
 non-public records (services, schemes, actions, contacts) answer 404 to everyone else.
@@ -31,8 +31,7 @@ from ninja.security import django_auth
 
 from maillage import __version__
 from maillage.accounts.permissions import audit, can
-from maillage.directory import fhir, review
-from maillage.directory import search as search_service
+from maillage.directory import review
 from maillage.directory.changes import ChangeProposal
 from maillage.directory.models import (
     Action,
@@ -47,6 +46,7 @@ from maillage.directory.models import (
     SchemeKind,
     StructureKind,
 )
+from maillage.directory.search import service as search_service
 from maillage.opendata.nomenclatures import MODES, PROFESSIONS, SPECIALTIES
 from maillage.territory.models import Commune
 from maillage.territory.services import UnknownTerritory, resolve
@@ -111,6 +111,17 @@ territories = Router(tags=["territories"])
 class Error(Schema):
     detail: str
     fields: list[str] | None = None
+
+
+class ExportPending(Schema):
+    """A large export not built yet (202) or whose build failed (503)."""
+
+    state: str
+    progress: float
+    message: str
+    detail: str
+    status_url: str
+    download_url: str
 
 
 class Code(Schema):
@@ -1136,11 +1147,14 @@ def reject(request: HttpRequest, id: int):
 # --- territories ----------------------------------------------------------------------------
 @territories.get(
     "/{spec}/fhir-bundle",
-    response={200: dict[str, Any], 404: Error},
+    response={200: dict[str, Any], 202: ExportPending, 404: Error, 503: ExportPending},
     summary="The directory of a territory as one FHIR R4 collection Bundle",
     description=(
         "`spec` is `kind:code` (epci:200068666, departement:52) or the slug of a saved "
-        "territory (cpts-saint-dizier-der-blaise). Served as application/fhir+json."
+        "territory (cpts-saint-dizier-der-blaise). Served as application/fhir+json, with "
+        "`ETag` and `Last-Modified` (conditional requests get 304). The Bundle is built once "
+        "per territory and data version: while it is being built the answer is 202 with the "
+        "progress and a `status_url` to poll (`Retry-After` says when); 503 if the build failed."
     ),
 )
 def territory_fhir_bundle(request: HttpRequest, spec: str):
@@ -1152,12 +1166,11 @@ def territory_fhir_bundle(request: HttpRequest, spec: str):
     pro = _pro(request)
     if pro:
         _audit_pro(request, territory)
-    bundle = fhir.territory_bundle(territory, pro=pro, base_url=base)
-    from maillage.directory.views_fhir import fhir_response
+    from maillage.directory.fhir.export import SYNC_MAX_COMMUNES, territory_bundle_export
+    from maillage.exports.cache import respond
 
-    response = fhir_response(bundle)
-    response["Content-Disposition"] = f'attachment; filename="maillage-{territory.slug}.fhir.json"'
-    return response
+    export = territory_bundle_export(territory, pro=pro, base_url=base)
+    return respond(request, export, sync=territory.communes.count() <= SYNC_MAX_COMMUNES)
 
 
 api.add_router("/directory", directory)
