@@ -166,7 +166,7 @@ def typo(word: str, rng) -> str:
 
 def build_queries(facts: dict, rng, n: int = 200) -> list[dict]:
     """200 varied queries, the API's parameters (q, profession, commune, near, radius_km…)."""
-    from maillage.directory.search import normalise
+    from maillage.directory.search.service import normalise
 
     words = ["generaliste", "infirmier", "kine", "dentiste", "pharmacien", "sage-femme",
              "pediatre", "cardiologue", "orthophoniste", "psychiatre", "infirmiere",
@@ -225,7 +225,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run_queries(client, queries: list[dict], via_api: bool) -> tuple[list, list, list, list]:
-    from maillage.directory.search import SearchQuery, search
+    from maillage.directory.search.service import SearchQuery, search
 
     latencies, totals, failures, timed = [], [], [], []
     for params in queries:
@@ -322,8 +322,8 @@ def measure(backend: str, facts: dict, passes: int) -> dict:
     from django.db import connection
     from django.test import Client
 
-    from maillage.directory.index import SearchEntry
-    from maillage.directory.search import SearchQuery, normalise, search
+    from maillage.directory.search.index import SearchEntry
+    from maillage.directory.search.service import SearchQuery, normalise, search
 
     entries = SearchEntry.objects.count()
     client = Client()

@@ -76,7 +76,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_fhir_bundle(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise
-    from maillage.directory.fhir import export_territory_bundle
+    from maillage.directory.fhir.resources import export_territory_bundle
 
     initialise(progress=_say)
     output = args.output or f"annuaire-{args.territory.replace(':', '-')}.fhir.json"
@@ -114,24 +114,42 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup_django()
-    from maillage.bootstrap import initialise, serve
+    from maillage.bootstrap import initialise, needs_preparation, serve, serve_after
 
-    initialise(progress=_say)
-    serve(args.host, args.port, progress=_say)
+    if needs_preparation():
+        # First start: answer at once with a progress page while the data is imported.
+        serve_after(
+            lambda state: initialise(progress=_say, state=state), args.host, args.port, _say
+        )
+    else:
+        serve(args.host, args.port, progress=_say)
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    _setup_django()
-    from maillage.bootstrap import initialise, serve
+def _announce_demo_accounts() -> None:
     from maillage.directory.demo import demo_accounts_path, ensure_demo_accounts
 
-    initialise(progress=_say)
     accounts = ensure_demo_accounts()
     _say(
         f"Comptes de démonstration ({', '.join(sorted(accounts))}) : identifiants et mots de "
         f"passe dans {demo_accounts_path()}"
     )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import initialise, needs_preparation, serve, serve_after
+
+    if not args.no_serve and needs_preparation():
+
+        def prepare(state) -> None:
+            initialise(progress=_say, state=state)
+            _announce_demo_accounts()
+
+        serve_after(prepare, args.host, args.port, _say)
+        return 0
+    initialise(progress=_say)
+    _announce_demo_accounts()
     if args.no_serve:
         return 0
     serve(args.host, args.port, progress=_say)

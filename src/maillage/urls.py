@@ -3,13 +3,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
+from maillage.directory import urls as directory_urls
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("maillage.accounts.urls")),
-    path("annuaire/", include("maillage.directory.urls_public")),
-    path("pro/", include("maillage.directory.urls_pro")),
-    path("api/", include("maillage.directory.urls_api")),
-    path("fhir/", include("maillage.directory.urls_fhir")),
+    path("annuaire/", include(directory_urls.public_urls)),
+    path("pro/", include(directory_urls.pro_urls)),
+    path("api/", include("maillage.directory.api.urls")),
+    path("fhir/", include("maillage.directory.fhir.urls")),
     path("exports/", include("maillage.exports.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),

@@ -1,4 +1,4 @@
-"""The in-memory search engine (``maillage.directory.engine``), without Django.
+"""The in-memory search engine (``maillage.directory.search.engine``), without Django.
 
 Random directories are searched both by the engine and by a plain Python filter written from the
 definition of each condition; the two must agree exactly, including after appended entries,
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maillage.directory.engine import (
+from maillage.directory.search.engine import (
     COLUMNS,
     RANK_LIMIT,
     Criteria,
@@ -248,7 +248,7 @@ def test_prefix_helpers_and_cells():
     lat = 48 + rng.random(5000) - 0.5
     lon = 5 + rng.random(5000) - 0.5
     d = haversine_km(48.0, 5.0, lat, lon)
-    from maillage.directory.engine import cell_of
+    from maillage.directory.search.engine import cell_of
 
     inside = cell_of(lat[d <= 25], lon[d <= 25])
     assert set(inside.tolist()) <= set(cells_around(48.0, 5.0, 25).tolist())

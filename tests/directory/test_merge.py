@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 
 from maillage.accounts.models import AuditEvent, Profile, Role
-from maillage.directory import merge
 from maillage.directory.changes import MergeImport
+from maillage.directory.imports import merge
 from maillage.directory.models import (
     Location,
     Organization,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.directory.views_public import MAP_CAP
+from maillage.directory.views.public import MAP_CAP
 
 READY = 30_000  # ms: generous, the first search of a process loads the vocabulary
 

@@ -91,7 +91,7 @@ def test_role_proposal_stamps_the_practitioner(role, pro, coordinator):
     role.practitioner.refresh_from_db()
     assert role.practitioner.verified_on == timezone.localdate()
     # the search index follows at once (the public search filters on it)
-    from maillage.directory.index import SearchEntry
+    from maillage.directory.search.index import SearchEntry
 
     entry = SearchEntry.objects.get(kind="role", object_id=role.pk)
     assert entry.accepts_new_patients is new

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from maillage.directory.imports.fhir import import_fhir_bundle
+from maillage.directory.imports.rpps import import_rpps
 from maillage.directory.models import Practitioner, PractitionerRole, Source
-from maillage.directory.services import import_fhir_bundle, import_rpps
 from maillage.opendata.errors import DataFormatError
 
 FIXTURES = Path(__file__).parents[1] / "opendata" / "fixtures"

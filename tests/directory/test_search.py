@@ -1,4 +1,4 @@
-"""The directory search (``maillage.directory.search``) on the demo database.
+"""The directory search (``maillage.directory.search.service``) on the demo database.
 
 The demo database holds the FINESS establishments and the synthetic practitioners of Haute-Marne
 and its neighbours, indexed by ``maillage init``; tests add their own entries where a case needs
@@ -25,7 +25,7 @@ from maillage.directory.models import (
     SearchEntry,
     Source,
 )
-from maillage.directory.search import (
+from maillage.directory.search.service import (
     SearchQuery,
     normalise,
     prefix_upper_bound,
@@ -453,7 +453,7 @@ def test_reindex_objects_follows_changes_and_deletions(demo_db):
 def test_an_rpps_import_is_searchable_at_once(demo_db):
     from pathlib import Path
 
-    from maillage.directory.services import import_rpps
+    from maillage.directory.imports.rpps import import_rpps
 
     extract = Path(__file__).parents[1] / "opendata" / "fixtures"
     import_rpps(extract / "PS_LibreAcces_Personne_activite_extrait.txt")
@@ -469,7 +469,7 @@ def test_an_rpps_import_is_searchable_at_once(demo_db):
 
 
 def test_a_published_change_is_applied_to_the_loaded_engine(demo_db):
-    from maillage.directory import search as search_module
+    from maillage.directory.search import service as search_module
 
     run(text="chaumont")  # the engine is loaded and up to date
     loaded = search_module._state.engine
@@ -503,8 +503,8 @@ def test_a_rolled_back_change_is_forgotten(demo_db):
 
 
 def test_a_full_reindex_saves_the_engine_that_processes_load(demo_db):
-    from maillage.directory import search as search_module
-    from maillage.directory.index import SearchChange, SearchSnapshot
+    from maillage.directory.search import service as search_module
+    from maillage.directory.search.index import SearchChange, SearchSnapshot
 
     reindex_all()
     change = SearchChange.objects.get()

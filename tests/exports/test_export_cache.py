@@ -142,7 +142,7 @@ def test_pro_bundle_is_another_file_never_served_to_the_public(client, secret_in
 
 
 def test_published_edit_changes_the_etag(client, secret_in_chaumont):
-    from maillage.directory import search
+    from maillage.directory.search import service as search
 
     url = f"/api/territories/commune:{CHAUMONT}/fhir-bundle"
     first = client.get(url)

@@ -6,9 +6,6 @@ import pytest
 
 
 def test_dashboard_page(client, demo_db, worker):
-    from maillage.territory.services import resolve
-
-    resolve("departement:52")
     response = client.get("/territoires/departement-52/")
     assert response.status_code == 200
     html = response.content.decode()

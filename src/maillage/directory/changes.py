@@ -54,7 +54,7 @@ class MergeImport(models.Model):
     source_name = models.CharField(max_length=250)
     source_format = models.CharField(max_length=8)  # csv, xlsx, fhir
     # The file is not kept: its header and cells are, so that the mapping can be changed and
-    # the analysis re-run without uploading again (see maillage.directory.merge).
+    # the analysis re-run without uploading again (see maillage.directory.imports.merge).
     headers = models.JSONField(default=list, help_text="source column names, in file order")
     source_rows = models.JSONField(
         default=list, help_text='[{"line": n, "cells": [...]}] as read from the file'

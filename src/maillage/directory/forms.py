@@ -8,7 +8,8 @@ from typing import Any
 from django import forms
 from django.db import models
 
-from maillage.directory import merge, review
+from maillage.directory import review
+from maillage.directory.imports import merge
 
 _TEXTAREAS = {"notes_pro", "description"}
 

@@ -408,4 +408,4 @@ class Action(models.Model):
 
 # Models owned by other modules of the app (search index, change proposals, merge imports).
 from maillage.directory.changes import ChangeProposal, MergeImport  # noqa: E402, F401
-from maillage.directory.index import SearchChange, SearchEntry, SearchSnapshot  # noqa: E402, F401
+from maillage.directory.search.index import SearchChange, SearchEntry, SearchSnapshot  # noqa: E402, F401

@@ -312,7 +312,7 @@ def _apply(target: models.Model, changes: Mapping[str, Any], user: Any, reason: 
         obj._history_user = user  # django-simple-history: who made this version
         obj._change_reason = reason[:100]
         obj.save()
-    from maillage.directory.search import reindex_objects
+    from maillage.directory.search.service import reindex_objects
 
     reindex_objects([target])
 

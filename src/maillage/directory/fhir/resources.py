@@ -2,7 +2,7 @@
 
 One builder per resource (Practitioner, PractitionerRole, Organization, Location,
 HealthcareService) turns a model instance into a plain JSON-ready dict; the FHIR server
-(:mod:`maillage.directory.views_fhir`), the JSON API and the territory export all use them, so the
+(:mod:`maillage.directory.fhir.views`), the JSON API and the territory export all use them, so the
 three channels can never disagree on what a resource looks like or on what the public may see.
 
 Choices, and why:

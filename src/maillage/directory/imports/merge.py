@@ -953,7 +953,7 @@ def apply(
                 counts["updated"] += 1
             else:
                 counts["ignored"] += 1
-        from maillage.directory.search import reindex_objects
+        from maillage.directory.search.service import reindex_objects
 
         reindex_objects(written)
         merge_import.rows = rows

@@ -2,12 +2,12 @@
 
 Why it is built this way (details in ``docs/search.md``):
 
-* The index is the ``SearchEntry`` table (:mod:`maillage.directory.index`): one denormalised row
+* The index is the ``SearchEntry`` table (:mod:`.index`): one denormalised row
   per practitioner role, structure, dispositif and service, rebuilt by :func:`reindex_all` and
   refreshed by :func:`reindex_objects`; joins happen at index time.
-* Each process holds that table in memory as numpy columns (:mod:`maillage.directory.engine`)
+* Each process holds that table in memory as numpy columns (:mod:`.engine`)
   and queries them there: latency no longer depends on which plan SQLite or PostgreSQL picks.
-  Every write to the index appends a :class:`~maillage.directory.index.SearchChange`; before each
+  Every write to the index appends a :class:`~.index.SearchChange`; before each
   search one indexed read of that table tells whether entries must be added, dropped, or the
   whole index reloaded, so every process sees a published change at its next query.
 * Free text is normalised (case, accents, punctuation), split into words, and every word must
@@ -40,7 +40,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Min
 
-from maillage.directory.engine import (
+from maillage.directory.search.engine import (
     COLUMNS,
     RANK_LIMIT,
     Criteria,
@@ -50,7 +50,7 @@ from maillage.directory.engine import (
     prefix_span,
     prefix_upper_bound,
 )
-from maillage.directory.index import SearchChange, SearchEntry, SearchSnapshot
+from maillage.directory.search.index import SearchChange, SearchEntry, SearchSnapshot
 from maillage.imports import ImportReport
 from maillage.opendata.nomenclatures import PROFESSION_GROUPS, PROFESSIONS, SPECIALTIES
 from maillage.territory.models import Commune

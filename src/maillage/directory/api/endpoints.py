@@ -1,8 +1,8 @@
 """The JSON API of the directory (django-ninja), described by OpenAPI 3 at ``/api/schema``.
 
-Handlers are thin: search goes through :func:`maillage.directory.search.search`, edits through
+Handlers are thin: search goes through :func:`..search.service.search`, edits through
 :mod:`maillage.directory.review`, permissions through :func:`maillage.accounts.permissions.can`,
-FHIR through :mod:`maillage.directory.fhir`. What the public may see is decided here once, by
+FHIR through :mod:`..fhir.resources`. What the public may see is decided here once, by
 :func:`_pro`: pro-only fields travel in a separate ``pro`` object that is ``null`` unless the
 session user may ``view_pro``, so a client (or a test) can never receive them by accident, and
 non-public records (services, schemes, actions, contacts) answer 404 to everyone else.
@@ -32,7 +32,6 @@ from ninja.security import django_auth
 from maillage import __version__
 from maillage.accounts.permissions import audit, can
 from maillage.directory import review
-from maillage.directory import search as search_service
 from maillage.directory.changes import ChangeProposal
 from maillage.directory.models import (
     Action,
@@ -47,6 +46,7 @@ from maillage.directory.models import (
     SchemeKind,
     StructureKind,
 )
+from maillage.directory.search import service as search_service
 from maillage.opendata.nomenclatures import MODES, PROFESSIONS, SPECIALTIES
 from maillage.territory.models import Commune
 from maillage.territory.services import UnknownTerritory, resolve
@@ -1166,7 +1166,7 @@ def territory_fhir_bundle(request: HttpRequest, spec: str):
     pro = _pro(request)
     if pro:
         _audit_pro(request, territory)
-    from maillage.directory.exports import SYNC_MAX_COMMUNES, territory_bundle_export
+    from maillage.directory.fhir.export import SYNC_MAX_COMMUNES, territory_bundle_export
     from maillage.exports.cache import respond
 
     export = territory_bundle_export(territory, pro=pro, base_url=base)

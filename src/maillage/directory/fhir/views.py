@@ -3,7 +3,7 @@
 Views stay thin: each search parameter is one entry of :data:`SEARCH_PARAMS` (a FHIR name, its
 type, the documentation the CapabilityStatement shows, and a function turning one value into a
 ``Q``), so the parser, the CapabilityStatement and the docs can never disagree. Resources come
-from :mod:`maillage.directory.fhir`. Pro-only fields are emitted only when the session user
+from :mod:`.resources`. Pro-only fields are emitted only when the session user
 passes ``can(user, "view_pro")``.
 
 Search follows the FHIR rules maillage needs: repeated parameters are ANDed, comma-separated
@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse
 
 from maillage import __version__ as maillage_version
 from maillage.accounts.permissions import audit, can
-from maillage.directory import fhir
+from maillage.directory.fhir import resources as fhir
 from maillage.opendata.fhir import (
     FINESS_SYSTEMS,
     IDNPS_SYSTEM,

@@ -3,8 +3,8 @@
 Search must answer in milliseconds over a national directory (1.2 million practitioner roles),
 on SQLite and PostgreSQL alike, and tolerate accents, case and typos. Joining practitioners,
 roles, places and communes at query time cannot do that; :class:`SearchEntry` rows are rebuilt
-from them (:func:`maillage.directory.search.reindex_all`, ``reindex_objects``) and each process
-holds them in memory as numpy columns (:mod:`maillage.directory.engine`) to answer queries.
+from them (:func:`.service.reindex_all`, ``reindex_objects``) and each process
+holds them in memory as numpy columns (:mod:`.engine`) to answer queries.
 
 :class:`SearchChange` records every write to the index, so that those processes can bring their
 copy up to date at their next query (see ``docs/search.md``).

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from maillage.directory import fhir
+from maillage.directory.fhir import resources as fhir
 from maillage.exports.cache import Export, Progress
 from maillage.exports.versions import data_version
 from maillage.territory.models import Territory
@@ -26,7 +26,7 @@ def territory_bundle_export(territory: Territory, *, pro: bool, base_url: str | 
     return Export(
         kind="fhir-bundle",
         name=f"{territory.slug}-pro" if pro else territory.slug,
-        builder="maillage.directory.exports:build_territory_bundle",
+        builder="maillage.directory.fhir.export:build_territory_bundle",
         params={
             "territory": territory.pk,
             "territory_updated": territory.updated_at.isoformat(),

@@ -1,4 +1,4 @@
-"""The FHIR R4 server at ``/fhir/`` (see :mod:`maillage.directory.views_fhir`).
+"""The FHIR R4 server at ``/fhir/`` (see :mod:`maillage.directory.fhir.views`).
 
 FHIR clients post nothing here (read-only server) and send no CSRF token, so the views are
 exempt from CSRF: there is no state to change.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from maillage.directory import views_fhir
+from maillage.directory.fhir import views as views_fhir
 
 app_name = "fhir"
 urlpatterns = [

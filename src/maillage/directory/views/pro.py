@@ -21,9 +21,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from maillage.accounts.permissions import audit, can, role_of
-from maillage.directory import merge, review
+from maillage.directory import review
 from maillage.directory.changes import ChangeProposal, MergeImport
 from maillage.directory.forms import EntryForm, MappingForm, ReviewForm, UploadForm
+from maillage.directory.imports import merge
 from maillage.directory.models import (
     HealthcareService,
     Location,

@@ -1,7 +1,7 @@
 """Public directory pages ("le Bottin"): the Acteurs side (search, professionals, structures,
 places, services), the dispositifs with their perimeters, and the Actions library.
 
-No login is needed. The views stay thin: search is :func:`maillage.directory.search.search`,
+No login is needed. The views stay thin: search is :func:`maillage.directory.search.service.search`,
 opening hours are :mod:`maillage.directory.hours`, permissions are
 :func:`maillage.accounts.permissions.can`. What the views add is the one rule of these pages:
 **pro-only data is never put in the template context of a user who may not see it** (the
@@ -134,7 +134,7 @@ def _flag(request: HttpRequest, name: str) -> bool:
 def _commune_code(text: str) -> str | None:
     """The INSEE code of the commune ``text`` names (code, name without accents, address with
     its postal code, or a small typo), through the search module's one place resolver."""
-    from maillage.directory.search import resolve_place
+    from maillage.directory.search.service import resolve_place
 
     place = resolve_place(text) if text.strip() else None
     return place.code if place is not None else None
@@ -167,7 +167,7 @@ def _search_params(request: HttpRequest) -> dict[str, Any]:
 
 
 def _search_query(params: dict[str, Any], request: HttpRequest, page: int, page_size: int):
-    from maillage.directory.search import SearchQuery
+    from maillage.directory.search.service import SearchQuery
 
     # A distance means nothing without a place: it is ignored (the form offers both side by side).
     commune, near, radius = None, None, params["rayon"] if params["ou"] else None
@@ -259,7 +259,7 @@ def _filter_options() -> dict[str, Any]:
 
 def search_page(request: HttpRequest) -> HttpResponse:
     """The Acteurs side: one free-text box, filters, a paginated list and a clustered map."""
-    from maillage.directory.search import search
+    from maillage.directory.search.service import search
 
     params = _search_params(request)
     page_no = request.GET.get("page", "1")
@@ -374,7 +374,7 @@ def _page_links(result: Any, active: dict[str, Any]) -> list[dict[str, Any]]:
 
 def map_points(request: HttpRequest) -> JsonResponse:
     """The results map: the same search as the page, up to :data:`MAP_CAP` points."""
-    from maillage.directory.search import MAX_PAGE_SIZE, search
+    from maillage.directory.search.service import MAX_PAGE_SIZE, search
 
     params = _search_params(request)
     if not any(params.values()):
@@ -772,7 +772,7 @@ def _kind_order(kind: str) -> int:
 def scheme_list(request: HttpRequest) -> HttpResponse:
     """The cartography of dispositifs, grouped by kind, with kind / status / commune / text
     filters."""
-    from maillage.directory.search import normalise
+    from maillage.directory.search.service import normalise
 
     pro = can(request.user, "view_pro")
     kind = request.GET.get("type", "")
@@ -1071,7 +1071,7 @@ def _tags(action: Action) -> list[str]:
 
 def action_list(request: HttpRequest) -> HttpResponse:
     """The Actions side: fiches parcours, protocols and resources, searched without accents."""
-    from maillage.directory.search import normalise
+    from maillage.directory.search.service import normalise
 
     q = request.GET.get("q", "").strip()[:200]
     kind = request.GET.get("type", "")

@@ -7,7 +7,7 @@ cost depended on which plan SQLite or PostgreSQL picked, and the slow tail of de
 vectorised test over the candidates of the most selective part of the query, whatever the
 database: a few milliseconds at national scale, about 60 MB of memory per process.
 
-The arrays are built from the ``SearchEntry`` table (:mod:`maillage.directory.search` loads and
+The arrays are built from the ``SearchEntry`` table (:mod:`.service` loads and
 refreshes them) and never written back: the database stays the only source of truth.
 
 * Positions ``0 … n-1`` follow entry ids in increasing order; new entries (a published change)

@@ -1,0 +1,109 @@
+"""Annuaire Santé FHIR R4 Bundle import (Practitioner, PractitionerRole, Organization)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from maillage import opendata
+from maillage.directory.imports.common import (
+    _str,
+)
+from maillage.directory.models import (
+    Location,
+    Organization,
+    Practitioner,
+    PractitionerRole,
+    Source,
+)
+from maillage.imports import ImportReport, run_import
+from maillage.territory.models import Commune
+
+
+def import_fhir_bundle(path: Path) -> ImportReport:
+    """Import an Annuaire Santé FHIR R4 Bundle (Practitioner, PractitionerRole, Organization)."""
+    path = Path(path)
+
+    def write(bundle) -> ImportReport:
+        report = ImportReport("fhir")
+        org_ids: dict[str, int] = {}
+        locations: dict[str, int] = {}
+        communes = set(Commune.objects.values_list("code", flat=True))
+        for r in bundle.organizations.itertuples():
+            finess = _str(r.finess) or None
+            commune = _str(r.commune_code) if _str(r.commune_code) in communes else None
+            defaults = {
+                "name": _str(r.name)[:250] or "(sans nom)",
+                "finess_ej": _str(r.finess_ej),
+                "siret": _str(r.siret),
+                "category_code": _str(r.category_code),
+                "address": _str(r.address)[:300],
+                "postal_code": _str(r.postal_code),
+                "city": _str(r.city)[:120],
+                "commune_id": commune,
+                "source": Source.FHIR,
+            }
+            if finess:
+                org, _ = Organization.objects.update_or_create(finess_et=finess, defaults=defaults)
+            else:
+                org, _ = Organization.objects.update_or_create(
+                    name=defaults["name"], source=Source.FHIR, finess_et=None, defaults=defaults
+                )
+            org_ids[r.fhir_id] = org.id
+            if commune:
+                place = Commune.objects.get(code=commune)
+                location, _ = Location.objects.update_or_create(
+                    organization=org,
+                    source=Source.FHIR,
+                    defaults={
+                        "name": org.name,
+                        "address": org.address,
+                        "postal_code": org.postal_code,
+                        "commune": place,
+                        "latitude": org.latitude or place.latitude,
+                        "longitude": org.longitude or place.longitude,
+                    },
+                )
+                locations[r.fhir_id] = location.id
+        people: dict[str, int] = {}
+        for r in bundle.practitioners.itertuples():
+            p, _ = Practitioner.objects.update_or_create(
+                rpps=r.rpps,
+                defaults={
+                    "family_name": _str(r.family_name),
+                    "given_name": _str(r.given_name),
+                    "gender": _str(getattr(r, "gender", "")),
+                    "source": Source.FHIR,
+                    "synthetic": False,
+                },
+            )
+            people[r.fhir_id] = p.id
+            people[r.rpps] = p.id
+        PractitionerRole.objects.filter(
+            practitioner_id__in=set(people.values()), source=Source.FHIR
+        ).delete()
+        roles = []
+        for r in bundle.roles.itertuples():
+            pid = people.get(_str(r.practitioner_fhir_id)) or people.get(_str(r.rpps))
+            if pid is None:
+                continue
+            roles.append(
+                PractitionerRole(
+                    practitioner_id=pid,
+                    organization_id=org_ids.get(_str(r.organization_fhir_id)),
+                    location_id=locations.get(_str(r.organization_fhir_id)),
+                    profession_code=_str(r.profession_code),
+                    specialty_code=_str(r.specialty_code),
+                    mode_code=_str(r.mode_code),
+                    active=bool(r.active) if not pd.isna(r.active) else True,
+                    source=Source.FHIR,
+                )
+            )
+        PractitionerRole.objects.bulk_create(roles)
+        report.counts["structures"] = len(org_ids)
+        report.counts["professionnels"] = len(bundle.practitioners)
+        report.counts["activités"] = len(roles)
+        return report
+
+    return run_import("fhir", lambda: opendata.read_annuaire_bundle(path), write)
