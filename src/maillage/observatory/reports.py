@@ -25,7 +25,10 @@ CONTENT_TYPES = {
 
 
 def render(
-    territory: Territory, figures: dict, fmt: str, shapes: Mapping[str, Mapping] | None = None
+    territory: Territory | ResolvedTerritory,
+    figures: dict,
+    fmt: str,
+    shapes: Mapping[str, Mapping] | None = None,
 ) -> bytes:
     """One report file's bytes (``shapes``: :func:`~maillage.observatory.diagnostic.shapes_for`
     of the territory, read here when not given)."""
@@ -78,7 +81,7 @@ _last_figures: tuple[Any, dict] | None = None
 _last_shapes: tuple[Any, dict] | None = None
 
 
-def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
+def _figures(params: Mapping[str, Any], territory: Territory | ResolvedTerritory) -> dict:
     global _last_figures
     key = (params["territory"], params["territory_updated"], _version())
     if _last_figures is None or _last_figures[0] != key:
@@ -88,7 +91,7 @@ def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
     return _last_figures[1]
 
 
-def _shapes(params: Mapping[str, Any], territory: Territory) -> dict:
+def _shapes(params: Mapping[str, Any], territory: Territory | ResolvedTerritory) -> dict:
     global _last_shapes
     key = (params["territory"], params["territory_updated"], _version())
     if _last_shapes is None or _last_shapes[0] != key:
@@ -117,7 +120,7 @@ def build_report(params: Mapping[str, Any], path: Path, progress: Progress) -> N
 
 
 def write_reports(
-    territory: Territory, figures: dict | None, output: Path, formats: list[str]
+    territory: Territory | ResolvedTerritory, figures: dict | None, output: Path, formats: list[str]
 ) -> list[Path]:
     """Write ``diagnostic-<slug>.<fmt>`` files into ``output``; returns their paths.
 
