@@ -40,11 +40,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import migrate, run_named_import
+    from maillage.imports import isolation
 
     migrate()
     departements = args.departements.split(",") if args.departements else None
-    for report in run_named_import(args.dataset, args.path, departements=departements):
-        _say(str(report))
+    # Beside a live site: on SQLite, write on a snapshot and apply it in one short transaction.
+    with isolation("shadow"):
+        for report in run_named_import(args.dataset, args.path, departements=departements):
+            _say(str(report))
     return 0
 
 
@@ -170,6 +173,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Django's system checks (with ``--deploy``: its deployment checks and ours)."""
+    _setup_django()
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", deploy=args.deploy, fail_level=args.fail_level)
+    except SystemCheckError as exc:
+        _say(str(exc))
+        _say("Vérification échouée : corrigez les erreurs ci-dessus (voir docs/deploy.md).")
+        return 1
+    if args.deploy:
+        _say("Configuration de production vérifiée : aucune erreur.")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maillage.settings")
     from django.core.management import execute_from_command_line
@@ -237,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="10:1,15:0.6667,20:0.3333")
     p.add_argument("--output", default="-", help="CSV id,accessibility (- : sortie standard)")
     p.set_defaults(func=cmd_accessibility)
+
+    p = sub.add_parser("check", help="vérifie la configuration (--deploy : pour la production)")
+    p.add_argument("--deploy", action="store_true", help="vérifications de mise en production")
+    p.add_argument(
+        "--fail-level",
+        default="ERROR",
+        choices=["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"],
+        help="niveau à partir duquel la vérification échoue (par défaut : ERROR)",
+    )
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("manage", help="commandes d'administration Django")
     p.add_argument("rest", nargs=argparse.REMAINDER)

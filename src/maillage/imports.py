@@ -5,13 +5,23 @@ An import has two phases. *Read*: the opendata readers parse and validate every 
 what was expected) and cross-file checks run, before the database is touched. *Write*: one
 transaction upserts every row by its natural key (INSEE code, FINESS number, commune + year...),
 so a failure leaves the database as it was and running the same import twice changes nothing.
+
+Beside a live site on SQLite, one transaction that writes for a minute would hold SQLite's single
+write lock for that minute: every login, proposal and review would wait behind it. So
+``maillage import`` writes in *shadow* mode (:func:`isolation`): the write phase runs, unchanged,
+against a private snapshot of the database (``VACUUM INTO``, which never blocks the site), with
+triggers recording which rows it inserted, updated or deleted; then one short transaction applies
+exactly those rows to the live database (:mod:`maillage.shadow`). The site waits only for that
+final step, and the import is still all-or-nothing: it fails before it, or commits it whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -165,13 +175,52 @@ def _sqlite_upsert(
             cursor.executemany(sql, [values(row) for row in rows[start : start + 5000]])
 
 
+ISOLATION_MODES = ("direct", "shadow")
+_isolation: list[str] = [os.environ.get("MAILLAGE_IMPORT_ISOLATION", "") or "direct"]
+
+
+@contextlib.contextmanager
+def isolation(mode: str) -> Iterator[None]:
+    """Run the imports inside the block in ``mode``: ``direct`` (one transaction on the live
+    database) or ``shadow`` (on SQLite: write on a snapshot, then apply the changed rows in one
+    short transaction; elsewhere the same as ``direct``). ``MAILLAGE_IMPORT_ISOLATION`` in the
+    environment wins over ``mode``, so a deployment can force either."""
+    if mode not in ISOLATION_MODES:
+        raise ValueError(f"mode d'import inconnu : {mode}")
+    _isolation.append(os.environ.get("MAILLAGE_IMPORT_ISOLATION", "") or mode)
+    try:
+        yield
+    finally:
+        _isolation.pop()
+
+
+def _shadow_applies() -> bool:
+    return (
+        _isolation[-1] == "shadow"
+        and connection.vendor == "sqlite"
+        and not connection.in_atomic_block  # inside a caller's transaction: join it instead
+        and not connection.is_in_memory_db()
+    )
+
+
 def run_import(name: str, read: Callable[[], object], write: Callable[[object], ImportReport]):
-    """Read and validate everything with ``read()``, then ``write(data)`` in one transaction."""
+    """Read and validate everything with ``read()``, then ``write(data)`` in one transaction
+    (on a snapshot applied in one short transaction, in shadow mode)."""
     start = time.perf_counter()
     data = read()
-    with transaction.atomic():
+
+    def write_and_bump(data: object) -> ImportReport:
         report = write(data)
         bump_data_version()  # exports built from the previous data are no longer served
+        return report
+
+    if _shadow_applies():
+        from maillage.shadow import write_in_shadow
+
+        report = write_in_shadow(write_and_bump, data)
+    else:
+        with transaction.atomic():
+            report = write_and_bump(data)
     report.name = name
     report.seconds = time.perf_counter() - start
     log.debug("%s", report)

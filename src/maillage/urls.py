@@ -16,3 +16,5 @@ urlpatterns = [
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),
 ]
+
+handler500 = "maillage.web.errors.server_error"  # a locked database: 503, réessayez
