@@ -7,7 +7,6 @@ only checks that this was done (a few milliseconds).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +15,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
+from maillage.config import DEFAULT_TERRITORY
 from maillage.imports import ImportReport
-
-DEFAULT_TERRITORY = os.environ.get("MAILLAGE_DEFAULT_TERRITORY", "departement:52")
 
 
 def migrate() -> None:
@@ -89,7 +87,8 @@ def demo_departements(
 def run_named_import(
     dataset: str, path: str | Path | None = None, departements: list[str] | None = None
 ) -> list[ImportReport]:
-    from maillage.directory import demo, synthetic
+    from maillage.demo import directory as demo
+    from maillage.demo import synthetic
     from maillage.directory.imports.fhir import import_fhir_bundle
     from maillage.directory.imports.finess import import_finess
     from maillage.directory.imports.rpps import import_rpps

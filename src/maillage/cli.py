@@ -123,7 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise, serve
-    from maillage.directory.demo import demo_accounts_path, ensure_demo_accounts
+    from maillage.demo.accounts import demo_accounts_path, ensure_demo_accounts
 
     initialise(progress=_say)
     accounts = ensure_demo_accounts()

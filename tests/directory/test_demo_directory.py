@@ -8,18 +8,13 @@ from collections import Counter
 
 import pytest
 
-from maillage.directory.demo import (
+from maillage.demo.accounts import (
     COORDINATOR_USERNAME,
     PROFESSIONAL_USERNAME,
-    S000,
-    S001,
-    S002,
-    S003,
-    S004,
     demo_accounts_path,
     ensure_demo_accounts,
-    load_demo_directory,
 )
+from maillage.demo.directory import S000, S001, S002, S003, S004, load_demo_directory
 from maillage.directory.models import Action, Organization, Scheme, SchemeContact, SchemeKind
 from maillage.territory.models import Commune, Territory
 

@@ -7,7 +7,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from maillage.bootstrap import DEFAULT_TERRITORY
+from maillage.config import DEFAULT_TERRITORY
 from maillage.observatory import reports
 from maillage.observatory.services import communes_feature_collection, figures_for
 from maillage.territory.models import Departement, Territory
