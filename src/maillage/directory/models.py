@@ -241,6 +241,12 @@ class HealthcareService(ProOnly):
     def scope_communes(self) -> set[str]:
         return self.organization.scope_communes()
 
+    def is_owned_by(self, profile: Any) -> bool:
+        """What an organisation runs belongs to its owners."""
+        return bool(self.organization_id) and (
+            profile.organizations.filter(pk=self.organization_id).exists()
+        )
+
 
 class OpeningHours(models.Model):
     """A weekly opening slot of a place or a service (FHIR availableTime)."""
@@ -386,7 +392,18 @@ class Scheme(ProOnly):
     def scope_communes(self) -> set[str]:
         if self.perimeter_id:
             return set(self.perimeter.communes.values_list("code", flat=True))
-        return {self.commune_id} if self.commune_id else set()
+        if self.commune_id:
+            return {self.commune_id}
+        # no perimeter nor commune: where its place or the structure carrying it is
+        if self.location_id and self.location.commune_id:
+            return {self.location.commune_id}
+        return self.organization.scope_communes() if self.organization_id else set()
+
+    def is_owned_by(self, profile: Any) -> bool:
+        """What an organisation carries belongs to its owners."""
+        return bool(self.organization_id) and (
+            profile.organizations.filter(pk=self.organization_id).exists()
+        )
 
 
 class SchemeContact(models.Model):
