@@ -130,7 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _announce_demo_accounts() -> None:
-    from maillage.directory.demo import demo_accounts_path, ensure_demo_accounts
+    from maillage.demo.accounts import demo_accounts_path, ensure_demo_accounts
 
     accounts = ensure_demo_accounts()
     _say(

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 
 from maillage.accounts.permissions import audit, can
-from maillage.bootstrap import DEFAULT_TERRITORY
+from maillage.config import DEFAULT_TERRITORY
 from maillage.exports.cache import respond
 from maillage.observatory import reports
 from maillage.observatory.diagnostic import NoCommunes
