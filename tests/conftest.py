@@ -31,6 +31,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.database)
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """Rate limits off: the suite sends hundreds of requests a minute from one address.
+    tests/web/test_ratelimit.py turns them back on to test them."""
+    settings.MAILLAGE_RATE_LIMITS_ENABLED = False
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - pytest-django override
     """Create the test database once and import the shipped data into it."""
