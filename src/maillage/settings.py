@@ -187,6 +187,10 @@ MAILLAGE_RATE_LIMITS = [
     # the rest of the API and the FHIR server
     ("api", r"^/(api|fhir)/", 300, 60),
 ]
+if os.environ.get("MAILLAGE_RATE_LIMITS"):  # the same list as JSON, to tune a deployment
+    import json
+
+    MAILLAGE_RATE_LIMITS = [tuple(rule) for rule in json.loads(os.environ["MAILLAGE_RATE_LIMITS"])]
 
 LOGGING = {
     "version": 1,
