@@ -159,20 +159,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    _setup_django()
-    from maillage.bootstrap import migrate
-    from maillage.exports.tasks import run_worker
-
-    migrate()
-    _say("Processus de préparation en attente de travail (Ctrl+C pour arrêter)")
-    try:
-        run_worker(batch=args.batch)
-    except KeyboardInterrupt:
-        pass
-    return 0
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """Django's system checks (with ``--deploy``: its deployment checks and ours)."""
     _setup_django()
@@ -187,6 +173,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     if args.deploy:
         _say("Configuration de production vérifiée : aucune erreur.")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import migrate
+    from maillage.exports.tasks import run_worker
+
+    migrate()
+    _say("Processus de préparation en attente de travail (Ctrl+C pour arrêter)")
+    try:
+        run_worker(batch=args.batch)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -188,6 +188,10 @@ def report_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     territory = _territory(slug)
     if fmt not in (*reports.FORMATS, "json"):
         raise Http404("format inconnu")
+    if fmt != "json":
+        export = reports.report_export(territory, fmt)
+        if export.path.exists():  # built for this data version: no figures to compute
+            return respond(request, export)
     try:
         figures_for(territory)  # a territory without communes: say so, not a 500
     except NoCommunes as exc:
