@@ -33,6 +33,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.database)
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """Rate limits off: the suite sends hundreds of requests a minute from one address.
+    tests/web/test_ratelimit.py turns them back on to test them."""
+    settings.MAILLAGE_RATE_LIMITS_ENABLED = False
+
+
 def _run_test_database_name(configured: str) -> str:
     """The PostgreSQL test database of this run: ``$MAILLAGE_TEST_DB_NAME`` (``scripts/test``
     sets one per run), else ``test_<name>_<pid>_<random>``, so that two runs on one server

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "maillage.web.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -236,6 +237,32 @@ if HTTPS:
     ]
 
 MAILLAGE_TILE_URL = os.environ.get("MAILLAGE_TILE_URL", "")
+
+# Per-client rate limits (maillage.web.ratelimit): (name, path regex, requests, seconds), per
+# anonymous IP (REMOTE_ADDR); logged-in users get MAILLAGE_RATE_LIMIT_USER_FACTOR times more.
+# Counters live in the default cache: the local-memory cache of the one server process, or a
+# shared cache (CACHES) when several processes serve the site. Generous for people, tight for
+# scripts hammering the expensive endpoints. MAILLAGE_RATE_LIMITS_ENABLED=0 turns them off.
+MAILLAGE_RATE_LIMITS_ENABLED = os.environ.get("MAILLAGE_RATE_LIMITS_ENABLED", "1") != "0"
+MAILLAGE_RATE_LIMIT_USER_FACTOR = 5
+MAILLAGE_RATE_LIMITS = [
+    # search: the API, the page, its map, and FHIR searches
+    (
+        "search",
+        r"^/(api/directory/search|annuaire/(carte\.json)?$|fhir/(?!metadata)[A-Za-z]+/?$)",
+        60,
+        60,
+    ),
+    # whole-territory exports and reports: seconds of work each when not cached
+    ("export", r"^/(api/territories/[^/]+/fhir-bundle|territoires/[^/]+/diagnostic\.)", 10, 60),
+    ("fhir_bundle", r"^/fhir/Bundle/?$", 10, 60),
+    # the rest of the API and the FHIR server
+    ("api", r"^/(api|fhir)/", 300, 60),
+]
+if os.environ.get("MAILLAGE_RATE_LIMITS"):  # the same list as JSON, to tune a deployment
+    import json
+
+    MAILLAGE_RATE_LIMITS = [tuple(rule) for rule in json.loads(os.environ["MAILLAGE_RATE_LIMITS"])]
 
 LOGGING = {
     "version": 1,

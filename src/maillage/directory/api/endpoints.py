@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
 from ninja import Body, NinjaAPI, Query, Router, Schema, Status
-from ninja.errors import HttpError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.security import django_auth
 
@@ -52,6 +53,24 @@ from maillage.territory.models import Commune
 from maillage.territory.services import UnknownTerritory, resolve
 
 MAX_PAGE_SIZE = 100
+#: Deepest page of a list (the search has its own, ``search_service.MAX_PAGE``).
+MAX_PAGE = search_service.MAX_PAGE
+#: Longest free-text filter of a list (``q``, ``tag``, ``territory``…): the search's bound.
+MAX_TEXT = search_service.MAX_QUERY_CHARS
+logger = logging.getLogger(__name__)
+
+#: The machine-readable ``code`` of each error status (the ``detail`` says it in French).
+ERROR_CODES = {
+    400: "requete_invalide",
+    401: "authentification_requise",
+    403: "interdit",
+    404: "introuvable",
+    405: "methode_non_autorisee",
+    409: "conflit",
+    422: "donnees_invalides",
+    429: "trop_de_requetes",
+    500: "erreur_serveur",
+}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
@@ -89,7 +108,38 @@ class ServerDocs(DocsBase):
         return HttpResponse(html)
 
 
-api = NinjaAPI(
+_ERROR_REF = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ERROR_DOCS = {
+    400: "Paramètre invalide ou hors limites (longueur, nombre de mots, page…).",
+    401: "Authentification requise (écriture anonyme ou ressource de session).",
+    403: "Interdit : rôle insuffisant ou jeton CSRF absent.",
+    429: "Trop de requêtes de ce client : réessayer après `Retry-After` secondes.",
+}
+
+
+class MaillageAPI(NinjaAPI):
+    """NinjaAPI whose schema documents, on every operation, the errors it really gives.
+
+    Errors raised outside a handler (parameter validation, authentication, CSRF, the rate
+    limits of :mod:`maillage.web.ratelimit`) would otherwise be missing from the document.
+    """
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                codes = [429]
+                if operation.get("parameters") or operation.get("requestBody"):
+                    codes.append(400)
+                if operation.get("security") or method in ("post", "put", "patch", "delete"):
+                    codes += [401, 403]
+                for code in codes:
+                    responses.setdefault(code, {"description": _ERROR_DOCS[code], **_ERROR_REF})
+        return schema
+
+
+api = MaillageAPI(
     title="maillage",
     version="1",
     description=(
@@ -109,8 +159,65 @@ territories = Router(tags=["territories"])
 
 # --- schemas --------------------------------------------------------------------------------
 class Error(Schema):
+    """Every error of the API: a French sentence, a stable code, the offending fields."""
+
     detail: str
+    code: str
     fields: list[str] | None = None
+
+
+def error(status: int, detail: str, fields: list[str] | None = None) -> Status:
+    """An error answer with the one documented body (:class:`Error`)."""
+    return Status(status, {"detail": detail, "code": ERROR_CODES[status], "fields": fields})
+
+
+def _error_response(
+    request: HttpRequest, status: int, detail: str, fields: list[str] | None = None
+) -> HttpResponse:
+    body = {"detail": detail, "code": ERROR_CODES.get(status, "erreur"), "fields": fields}
+    return api.create_response(request, body, status=status)
+
+
+_HTTP_MESSAGES = {"CSRF check Failed": "jeton CSRF absent ou invalide (en-tête X-CSRFToken)"}
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """Parameters (query, path) that do not parse: 400; a body that does not: 422."""
+    fields, parts, in_body = [], [], False
+    for err in exc.errors:
+        loc = [str(x) for x in err.get("loc", ())]
+        in_body |= bool(loc) and loc[0] == "body"
+        name = ".".join(loc[1:]) or ".".join(loc) or "?"
+        fields.append(name)
+        parts.append(f"{name} : {err.get('msg', 'valeur invalide')}")
+    status = 422 if in_body else 400
+    what = "corps de la requête invalide" if in_body else "paramètre invalide"
+    return _error_response(request, status, f"{what} — " + " ; ".join(parts), fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error_response(
+        request, 401, "authentification requise : connectez-vous (session du site)"
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error_response(request, exc.status_code, _HTTP_MESSAGES.get(str(exc), str(exc)))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error_response(request, 404, "ressource introuvable")
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A bug, never an input: logged with its traceback, answered with the documented body."""
+    logger.exception("API error on %s %s", request.method, request.path)
+    return _error_response(request, 500, "erreur interne du serveur ; elle a été journalisée")
 
 
 class ExportPending(Schema):
@@ -560,7 +667,7 @@ def search(
     try:
         result = search_service.search(query)
     except (ValueError, LookupError) as exc:
-        return Status(400, {"detail": str(exc)})
+        return error(400, str(exc))
     items = result.items
     names = dict(
         Commune.objects.filter(code__in={i.commune_id for i in items if i.commune_id}).values_list(
@@ -880,16 +987,16 @@ def _tags(action: Action) -> list[str]:
 
 @directory.get(
     "/actions",
-    response={200: ActionList},
+    response={200: ActionList, 400: Error},
     summary="The actions library: fiches parcours, protocols, resources",
 )
 def actions(
     request: HttpRequest,
-    q: str = "",
-    kind: str = "",
-    tag: str = "",
-    territory: str = "",
-    page: int = Query(1, ge=1),
+    q: str = Query("", max_length=MAX_TEXT),
+    kind: str = Query("", max_length=MAX_TEXT),
+    tag: str = Query("", max_length=MAX_TEXT),
+    territory: str = Query("", max_length=MAX_TEXT),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
 ):
     qs = _visible_actions(_pro(request))
@@ -984,30 +1091,26 @@ def _propose(request: HttpRequest, segment: str, target: Any, payload: dict[str,
     """Validate field names against ``review.EDITABLE_FIELDS``, then hand over to review."""
     target_type = EDIT_TYPES[segment]
     if not isinstance(payload, dict):
-        return Status(422, {"detail": "a JSON object of field → value was expected"})
+        return error(422, "un objet JSON champ → valeur est attendu")
     comment = payload.pop(COMMENT_KEY, "")
     allowed = review.EDITABLE_FIELDS[target_type]
     unknown = sorted(set(payload) - set(allowed))
     if unknown:
-        return Status(
+        return error(
             422,
-            {
-                "detail": (
-                    f"field(s) not editable on a {target_type}: {', '.join(unknown)} "
-                    f"(editable: {', '.join(allowed)})"
-                ),
-                "fields": unknown,
-            },
+            f"champ(s) non modifiable(s) sur un(e) {target_type} : {', '.join(unknown)} "
+            f"(modifiables : {', '.join(allowed)})",
+            unknown,
         )
     if not isinstance(comment, str):
-        return Status(422, {"detail": f"{COMMENT_KEY} must be a string", "fields": [COMMENT_KEY]})
+        return error(422, f"{COMMENT_KEY} doit être un texte", [COMMENT_KEY])
     try:
         proposal = review.propose(request.user, target, payload, comment=comment)
     except PermissionDenied as exc:
-        return Status(403, {"detail": str(exc) or "not allowed"})
+        return error(403, str(exc) or "action non autorisée")
     except ValueError as exc:
         fields = [name for name in payload if f"({name})" in str(exc) or f"« {name} »" in str(exc)]
-        return Status(422, {"detail": str(exc), "fields": fields or None})
+        return error(422, str(exc), fields or None)
     return Status(202, _proposal(proposal))
 
 
@@ -1065,7 +1168,9 @@ def proposals(request: HttpRequest, status: str = "pending"):
     qs = ChangeProposal.objects.select_related("proposed_by", "reviewed_by").order_by("-pk")
     if status:
         if status not in ChangeProposal.Status.values:
-            raise HttpError(422, f"status must be one of {', '.join(ChangeProposal.Status.values)}")
+            raise HttpError(
+                422, f"status doit valoir l'un de : {', '.join(ChangeProposal.Status.values)}"
+            )
         qs = qs.filter(status=status)
     if not can(request.user, "review"):
         qs = qs.filter(proposed_by=request.user)
@@ -1078,10 +1183,10 @@ def _comment(request: HttpRequest) -> str:
         try:
             data = json.loads(request.body)
         except ValueError:
-            raise HttpError(400, "the body is not valid JSON") from None
+            raise HttpError(400, "le corps de la requête n'est pas du JSON valide") from None
         comment = data.get("comment", "") if isinstance(data, dict) else None
         if not isinstance(comment, str):
-            raise HttpError(422, 'expected {"comment": "<text>"}')
+            raise HttpError(422, 'attendu : {"comment": "<texte>"}')
         return comment
     return request.POST.get("comment", "") if request.method == "POST" else ""
 
@@ -1089,13 +1194,13 @@ def _comment(request: HttpRequest) -> str:
 def _review(request: HttpRequest, id: int, verb: str):
     proposal = get_object_or_404(ChangeProposal.objects.select_related("proposed_by"), pk=id)
     if not can(request.user, "review"):
-        return Status(403, {"detail": "reviewing proposals is for coordinators"})
+        return error(403, "la revue des propositions est réservée aux coordinateurs")
     try:
         getattr(review, verb)(request.user, proposal, comment=_comment(request))
     except PermissionDenied as exc:
-        return Status(403, {"detail": str(exc) or "not allowed"})
+        return error(403, str(exc) or "action non autorisée")
     except ValueError as exc:
-        return Status(409, {"detail": str(exc)})
+        return error(409, str(exc))
     proposal.refresh_from_db()
     return Status(200, _proposal(proposal))
 
@@ -1161,7 +1266,7 @@ def territory_fhir_bundle(request: HttpRequest, spec: str):
     try:
         territory = resolve(spec)
     except UnknownTerritory as exc:
-        return Status(404, {"detail": str(exc)})
+        return error(404, str(exc))
     base = request.build_absolute_uri("/fhir/").rstrip("/")
     pro = _pro(request)
     if pro:

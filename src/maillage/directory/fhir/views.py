@@ -17,6 +17,7 @@ directory to a client that believes it filtered it.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +43,17 @@ from maillage.territory.services import UnknownTerritory, resolve
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 200
+#: Bounds of what a search may ask, refused with a 400 OperationOutcome before any query runs:
+#: the deepest offset (a national directory has ~1.3 M roles), values in one request (each is an
+#: OR or an AND of the SQL query; 3,000 ids overflowed SQLite's expression depth), characters in
+#: one value (a 100k-character name) and the largest id (beyond, the database overflows).
+MAX_OFFSET = 2_000_000
+MAX_VALUES = 100
+MAX_VALUE_CHARS = 200
+MAX_ID = 2**63 - 1
 PAGING_PARAMS = frozenset({"_count", "_offset", "page", "_format"})
+logger = logging.getLogger(__name__)
+_ASCII_ID = re.compile(r"[0-9]{1,19}")
 
 
 class BadRequest(ValueError):
@@ -71,18 +82,34 @@ def _token(value: str) -> tuple[str | None, str]:
     return None, value
 
 
+def as_id(value: str) -> int | None:
+    """``value`` as a database id: ASCII digits only (``int("٣")`` would accept Arabic ones,
+    ``"²".isdigit()`` is true but ``int`` refuses it), within the database's integer range."""
+    if not _ASCII_ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
+
 def _reference(value: str, kind: str) -> int:
     """``Type/id``, an absolute URL ending in ``Type/id``, or a bare ``id``."""
-    match = re.fullmatch(rf"(?:(?:.*/)?{kind}/)?(\d+)", value)
-    if match is None:
+    match = re.fullmatch(rf"(?:(?:.*/)?{kind}/)?([0-9]+)", value)
+    number = as_id(match.group(1)) if match is not None else None
+    if number is None:
         raise BadRequest(f'a reference to a {kind} ("{kind}/<id>" or "<id>"), not {value!r}')
-    return int(match.group(1))
+    return number
 
 
 def _ids(value: str) -> int:
-    if not value.isdigit():
+    number = as_id(value)
+    if number is None:
         raise BadRequest(f"_id must be a numeric resource id, not {value!r}")
-    return int(value)
+    return number
+
+
+def _pk_or_nothing(code: str) -> Q:
+    number = as_id(code)
+    return Q(pk=number) if number is not None else Q(pk__in=[])
 
 
 def _string(fields: tuple[str, ...]) -> Callable[[str, str | None], Q]:
@@ -112,13 +139,13 @@ def _no_modifier(make: Callable[[str], Q]) -> Callable[[str, str | None], Q]:
 def _practitioner_identifier(value: str) -> Q:
     system, code = _token(value)
     if system in RPPS_SYSTEMS:
-        if code.startswith(fhir.PSEUDO_RPPS_PREFIX) and code[2:].isdigit():
-            return Q(rpps=code) | Q(rpps__isnull=True, pk=int(code[2:]))
+        if code.startswith(fhir.PSEUDO_RPPS_PREFIX) and as_id(code[2:]) is not None:
+            return Q(rpps=code) | Q(rpps__isnull=True, pk=as_id(code[2:]))
         return Q(rpps=code)
     if system == IDNPS_SYSTEM:
         return Q(rpps=code[1:]) if code.startswith("8") else Q(pk__in=[])
     if system == fhir.LOCAL_ID_SYSTEMS["Practitioner"]:
-        return Q(pk=int(code)) if code.isdigit() else Q(pk__in=[])
+        return _pk_or_nothing(code)
     if system:
         return Q(pk__in=[])
     q = Q(rpps=code)
@@ -136,7 +163,7 @@ def _organization_identifier(value: str) -> Q:
     if system == IDNST_SYSTEM:
         return Q(finess_et=code[1:]) if code.startswith("1") else Q(pk__in=[])
     if system == fhir.LOCAL_ID_SYSTEMS["Organization"]:
-        return Q(pk=int(code)) if code.isdigit() else Q(pk__in=[])
+        return _pk_or_nothing(code)
     if system:
         return Q(pk__in=[])
     return Q(finess_et=code) | Q(siret=code)
@@ -311,17 +338,36 @@ def _queryset(kind: str, pro: bool) -> QuerySet:
     }[kind]()
 
 
-def _int_param(request: HttpRequest, name: str, default: int, minimum: int) -> int:
+def _int_param(request: HttpRequest, name: str, default: int, minimum: int, maximum: int) -> int:
     raw = request.GET.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, not {raw!r}") from None
-    if value < minimum:
-        raise BadRequest(f"{name} must be ≥ {minimum}, not {value}")
+    if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+        raise BadRequest(f"{name} must be an integer, not {raw[:40]!r}")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"{name} must be between {minimum} and {maximum}, not {value}")
     return value
+
+
+def _check_sizes(request: HttpRequest) -> None:
+    """Refuse, before any work, a request whose values are too many or too long."""
+    n_values = 0
+    for key in request.GET:
+        if len(key) > 64:
+            raise BadRequest(f"search parameter name too long ({len(key)} characters)")
+        for raw in request.GET.getlist(key):
+            if len(raw) > MAX_VALUE_CHARS * MAX_VALUES:
+                raise BadRequest(f"the value of {key!r} is too long ({len(raw)} characters)")
+            for value in raw.split(","):
+                if len(value) > MAX_VALUE_CHARS:
+                    raise BadRequest(
+                        f"a value of {key!r} has {len(value)} characters "
+                        f"(at most {MAX_VALUE_CHARS})"
+                    )
+                n_values += 1
+    if n_values > MAX_VALUES:
+        raise BadRequest(f"too many search values: {n_values} (at most {MAX_VALUES})")
 
 
 def _filter(kind: str, qs: QuerySet, request: HttpRequest) -> QuerySet:
@@ -369,7 +415,12 @@ def require_GET(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             )
             response["Allow"] = "GET, HEAD"
             return response
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except Exception:
+            # A bug, never an input: the client still gets FHIR, not Django's HTML page.
+            logger.exception("FHIR error on %s", request.get_full_path()[:300])
+            return outcome(500, "exception", "internal server error; it has been logged")
 
     return wrapped
 
@@ -427,7 +478,9 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                 "documentation": (
                     "Shaped like the Annuaire Santé (ANS) public profiles. Searches: repeated "
                     "parameters are ANDed, comma-separated values ORed; paging with _count "
-                    f"(≤ {MAX_COUNT}) and _offset. Unknown parameters give a 400."
+                    f"(≤ {MAX_COUNT}) and _offset (≤ {MAX_OFFSET}). At most {MAX_VALUES} "
+                    f"values of at most {MAX_VALUE_CHARS} characters per search. Unknown "
+                    "parameters and values beyond these bounds give a 400."
                 ),
                 "resource": resources,
             }
@@ -437,16 +490,21 @@ def capability_statement(base_url: str) -> dict[str, Any]:
 
 @require_GET
 def search(request: HttpRequest, resource_type: str) -> HttpResponse:
+    try:
+        _check_sizes(request)
+    except BadRequest as exc:
+        return outcome(400, "too-costly", str(exc))
     if resource_type == "Bundle":
         return territory_bundle(request)
     if resource_type not in SEARCH_PARAMS:
         return outcome(404, "not-supported", f"resource type {resource_type!r} is not served")
     pro = can(request.user, "view_pro")
     try:
-        count = min(_int_param(request, "_count", DEFAULT_COUNT, 0), MAX_COUNT)
-        offset = _int_param(request, "_offset", 0, 0)
+        count = _int_param(request, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
+        offset = _int_param(request, "_offset", 0, 0, MAX_OFFSET)
         if "page" in request.GET and "_offset" not in request.GET:
-            offset = (_int_param(request, "page", 1, 1) - 1) * count
+            page = _int_param(request, "page", 1, 1, MAX_OFFSET // max(count, 1) + 1)
+            offset = (page - 1) * count
         qs = _filter(resource_type, _queryset(resource_type, pro), request)
     except BadRequest as exc:
         return outcome(400, "invalid", str(exc))
@@ -488,8 +546,8 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
         return outcome(404, "not-supported", f"resource type {resource_type!r} is not served")
     pro = can(request.user, "view_pro")
     obj = None
-    if resource_id.isdigit():
-        obj = _queryset(resource_type, pro).filter(pk=int(resource_id)).first()
+    if as_id(resource_id) is not None:
+        obj = _queryset(resource_type, pro).filter(pk=as_id(resource_id)).first()
     if obj is None:
         return outcome(404, "not-found", f"{resource_type}/{resource_id} is not known")
     if pro:

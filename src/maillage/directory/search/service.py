@@ -56,7 +56,11 @@ from maillage.opendata.nomenclatures import PROFESSION_GROUPS, PROFESSIONS, SPEC
 from maillage.territory.models import Commune
 
 __all__ = [
+    "MAX_PAGE",
     "MAX_PAGE_SIZE",
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_WORDS",
+    "QueryTooLarge",
     "SearchQuery",
     "SearchResult",
     "normalise",
@@ -67,12 +71,20 @@ __all__ = [
     "reindex_objects",
     "resolve_place",
     "search",
+    "query_text",
     "tokens",
 ]
 
 PARIS = ZoneInfo("Europe/Paris")
 MAX_PAGE_SIZE = 100
+#: Deepest page served: 100 pages of 100 results; nobody reads further, a bot must not ask.
+MAX_PAGE = 1000
 MAX_RADIUS_KM = 500.0
+#: Bounds of the free text (``q``) and of a place (``near``/``ou``), the same for the pages and
+#: the API: every word costs prefix scans and maybe a fuzzy correction, so a 3,000-word query
+#: is refused before any of that work (it cost 8 s of CPU). A real query is under 15 words.
+MAX_QUERY_CHARS = 200
+MAX_QUERY_WORDS = 20
 #: Words never indexed nor searched: they would match half of France.
 STOPWORDS = frozenset(
     "a au aux d de des du en et l la le les un une sur sous dr docteur pr mme m mr".split()
@@ -496,8 +508,34 @@ class SearchResult:
     words: list[str] = field(default_factory=list)
 
 
+class QueryTooLarge(ValueError):
+    """A free text beyond :data:`MAX_QUERY_CHARS` characters or :data:`MAX_QUERY_WORDS` words."""
+
+
+def query_text(text: str | None, name: str = "q") -> str:
+    """The one parser of user search text (pages and API): stripped, bounded, or refused.
+
+    Raises :class:`QueryTooLarge` (a ValueError with a French message naming ``name``) when the
+    text is longer than :data:`MAX_QUERY_CHARS` characters or has more than
+    :data:`MAX_QUERY_WORDS` words, before any normalisation work on it.
+    """
+    text = (text or "").strip()
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryTooLarge(
+            f"{name} est trop long : {len(text)} caractères (au plus {MAX_QUERY_CHARS})"
+        )
+    n_words = len(normalise(text).split())
+    if n_words > MAX_QUERY_WORDS:
+        raise QueryTooLarge(f"{name} compte trop de mots : {n_words} (au plus {MAX_QUERY_WORDS})")
+    return text
+
+
 def _validate(query: SearchQuery) -> None:
     from maillage.directory.models import SchemeKind, StructureKind
+
+    query_text(query.text, "q")
+    if query.near:
+        query_text(query.near, "near")
 
     if query.radius_km is not None:
         if not query.near:
@@ -534,8 +572,8 @@ def _validate(query: SearchQuery) -> None:
         )
     if query.commune and not re.fullmatch(r"\d[0-9AB]\d{3}", query.commune):
         raise ValueError(f"commune invalide : {query.commune!r} (attendu : un code INSEE)")
-    if not isinstance(query.page, int) or query.page < 1:
-        raise ValueError("page doit être un entier supérieur ou égal à 1")
+    if not isinstance(query.page, int) or not 1 <= query.page <= MAX_PAGE:
+        raise ValueError(f"page doit être un entier compris entre 1 et {MAX_PAGE}")
     if not isinstance(query.page_size, int) or not 1 <= query.page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size doit être compris entre 1 et {MAX_PAGE_SIZE}")
 

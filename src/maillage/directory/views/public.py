@@ -150,8 +150,9 @@ def _search_params(request: HttpRequest) -> dict[str, Any]:
     structure = g.get("structure", "")
     language = g.get("langue", "")
     return {
-        "q": g.get("q", "").strip()[:200],
-        "ou": g.get("ou", "").strip()[:200],
+        # bounded by the search's own parser (search_page refuses what is too long)
+        "q": g.get("q", "").strip(),
+        "ou": g.get("ou", "").strip(),
         "rayon": int(radius) if radius.isdigit() and int(radius) in RADII else None,
         "profession": profession
         if profession in PROFESSION_GROUPS or profession in PROFESSIONS
@@ -259,14 +260,25 @@ def _filter_options() -> dict[str, Any]:
 
 def search_page(request: HttpRequest) -> HttpResponse:
     """The Acteurs side: one free-text box, filters, a paginated list and a clustered map."""
-    from maillage.directory.search.service import search
+    from maillage.directory.search.service import MAX_PAGE, QueryTooLarge, query_text, search
 
     params = _search_params(request)
     page_no = request.GET.get("page", "1")
-    page_no = int(page_no) if page_no.isdigit() and int(page_no) > 0 else 1
+    page_no = (
+        int(page_no)
+        if page_no.isascii() and page_no.isdigit() and 0 < int(page_no) <= MAX_PAGE
+        else 1
+    )
     searched = any(v for k, v in params.items())
     result = None
     rows: list[dict[str, Any]] = []
+    too_large = ""
+    try:
+        query_text(params["q"], "la recherche")
+        query_text(params["ou"], "le lieu")
+    except QueryTooLarge as exc:
+        too_large, searched = str(exc), False
+        params["q"], params["ou"] = params["q"][:200], params["ou"][:200]
     if searched:
         now = timezone.now()
         result = search(_search_query(params, request, page_no, PAGE_SIZE), now=now)
@@ -334,7 +346,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
             relax=relax,
             wider=wider,
             map_cap=MAP_CAP,
+            too_large=too_large,
         ),
+        status=400 if too_large else 200,
     )
 
 
@@ -374,9 +388,14 @@ def _page_links(result: Any, active: dict[str, Any]) -> list[dict[str, Any]]:
 
 def map_points(request: HttpRequest) -> JsonResponse:
     """The results map: the same search as the page, up to :data:`MAP_CAP` points."""
-    from maillage.directory.search.service import MAX_PAGE_SIZE, search
+    from maillage.directory.search.service import MAX_PAGE_SIZE, QueryTooLarge, query_text, search
 
     params = _search_params(request)
+    try:
+        query_text(params["q"], "q")
+        query_text(params["ou"], "ou")
+    except QueryTooLarge as exc:
+        return JsonResponse({"detail": str(exc), "code": "requete_trop_longue"}, status=400)
     if not any(params.values()):
         return JsonResponse({"total": 0, "count": 0, "cap": MAP_CAP, "capped": False,
                              "points": [], "departements": []})  # fmt: skip
