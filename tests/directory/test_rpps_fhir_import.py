@@ -157,3 +157,30 @@ def test_conflicting_duplicate_rpps_lines(demo_db, tmp_path):
     message = str(excinfo.value)
     assert f"line {len(lines) + 1}" in message and "line 2 says" in message
     assert not _real().exists()
+
+
+def test_reimporting_our_own_fhir_export_duplicates_nothing(demo_db, tmp_path):
+    """Stand-in "99…" RPPS numbers of synthetic records are recognised: no duplicate, still
+    synthetic; the search index follows the FHIR import."""
+    from maillage.directory.fhir.resources import export_territory_bundle
+    from maillage.directory.search.index import SearchEntry
+
+    path = tmp_path / "export.json"
+    assert export_territory_bundle("epci:200068666", path) > 0
+    people = Practitioner.objects.count()
+    roles = PractitionerRole.objects.count()
+    synthetic = Practitioner.objects.filter(synthetic=True).count()
+    from maillage.directory.models import Location, Organization
+
+    places = (Organization.objects.count(), Location.objects.count())
+    report = import_fhir_bundle(path)
+    assert (Organization.objects.count(), Location.objects.count()) == places
+    assert report.counts["professionnels"] > 0
+    assert Practitioner.objects.count() == people
+    assert PractitionerRole.objects.count() == roles
+    assert Practitioner.objects.filter(synthetic=True).count() == synthetic
+    assert not Practitioner.objects.filter(rpps__startswith="99").exists()
+
+    import_fhir_bundle(BUNDLE)
+    role = PractitionerRole.objects.get(source=Source.FHIR, practitioner__rpps="19999000005")
+    assert SearchEntry.objects.filter(kind="role", object_id=role.pk).exists()
