@@ -184,3 +184,34 @@ def test_reimporting_our_own_fhir_export_duplicates_nothing(demo_db, tmp_path):
     import_fhir_bundle(BUNDLE)
     role = PractitionerRole.objects.get(source=Source.FHIR, practitioner__rpps="19999000005")
     assert SearchEntry.objects.filter(kind="role", object_id=role.pk).exists()
+
+
+def test_rpps_write_failing_on_the_last_role_leaves_the_database_unchanged(demo_db):
+    """The write phase fails halfway (a database constraint refuses the last role, after the
+    practitioners, places and other roles were written): everything is rolled back."""
+    from django.db import DatabaseError, connection
+
+    from maillage.directory.models import Location
+
+    last = RPPS.read_text(encoding="utf-8").splitlines()[-1].split("|")[1]
+    people = Practitioner.objects.count()
+    places = Location.objects.count()
+    table = PractitionerRole._meta.db_table
+    person = Practitioner._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor != "sqlite":
+            pytest.skip("the trigger below is SQLite syntax")
+        cursor.execute(
+            f"CREATE TRIGGER refuse_last BEFORE INSERT ON {table} "
+            f"WHEN (SELECT rpps FROM {person} WHERE id = NEW.practitioner_id) = '{last}' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+        )
+    try:
+        with pytest.raises(DatabaseError, match="refused by test"):
+            import_rpps(RPPS)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse_last")
+    assert Practitioner.objects.count() == people
+    assert Location.objects.count() == places
+    assert not PractitionerRole.objects.filter(source=Source.RPPS).exists()
