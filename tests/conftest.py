@@ -9,6 +9,8 @@ On CI (``CI=true``) the PostgreSQL pass must reach PostgreSQL: it fails, never s
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +31,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             getattr(item, "fixturenames", ())
         ):
             item.add_marker(pytest.mark.database)
+
+
+def _run_test_database_name(configured: str) -> str:
+    """The PostgreSQL test database of this run: ``$MAILLAGE_TEST_DB_NAME`` (``scripts/test``
+    sets one per run), else ``test_<name>_<pid>_<random>``, so that two runs on one server
+    never create, fill or drop each other's database (names are cut to PostgreSQL's 63 bytes)."""
+    name = os.environ.get("MAILLAGE_TEST_DB_NAME")
+    if not name:
+        suffix = f"_{os.getpid()}_{secrets.token_hex(3)}"
+        name = f"test_{configured}"[: 63 - len(suffix)] + suffix
+    return name[:63]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix) -> None:
+    """Give the PostgreSQL pass a test database of its own run (pytest-django drops it at the
+    end of the session). With ``--reuse-db`` and no ``MAILLAGE_TEST_DB_NAME`` the usual fixed
+    ``test_<name>`` is kept, since reusing is then the point."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if "postgresql" not in database["ENGINE"]:
+        return
+    if request.config.getoption("reuse_db") and not os.environ.get("MAILLAGE_TEST_DB_NAME"):
+        return
+    database.setdefault("TEST", {})["NAME"] = _run_test_database_name(database["NAME"])
 
 
 @pytest.fixture(scope="session")
@@ -107,12 +135,51 @@ def served_app(fresh_home: Path):
     proc.wait(timeout=10)
 
 
+def chromium_path() -> str:
+    """Where Debian (``chromium``) or Ubuntu (``chromium-browser``) put the browser, from PATH."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(
+        "chromium is not installed (neither `chromium` nor `chromium-browser` is on PATH): "
+        "the browser tests need it; install Debian's package with `apt-get install chromium` "
+        "(./scripts/test does it)",
+        pytrace=False,
+    )
+
+
 @pytest.fixture
 def chromium():
     """Debian's chromium driven by Playwright, with the flags this closed machine needs."""
     from playwright.sync_api import sync_playwright
 
+    executable = chromium_path()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def export_root(tmp_path, monkeypatch) -> Path:
+    """Each test has its own export folder (the database is rolled back between tests, so a
+    data version number comes back: files of another test must not be found)."""
+    from maillage.exports import cache
+
+    root = tmp_path / "exports"
+    monkeypatch.setattr(cache, "export_root", lambda: root)
+    return root
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    """Runs the real database worker in this thread until the queue is empty. It closes the
+    connection between tasks as a worker process must; inside a test's transaction that would
+    drop the test's connection, so that one call is neutralised here."""
+    from django_tasks_db.management.commands import db_worker
+
+    from maillage.exports.tasks import run_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    return lambda: run_worker(batch=True, interval=0)

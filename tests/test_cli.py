@@ -55,6 +55,28 @@ def test_unknown_territory_is_a_clear_error(cli_home):
     assert "Traceback" not in result.stderr
 
 
+def test_report_of_an_overseas_departement_says_what_is_missing(cli_home, tmp_path):
+    result = run(["report", "departement:971", "--format", "json"], cli_home)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["communes"] == 32 and figures["population"] > 300_000
+    assert figures["accessibility"]["value"] is None
+    assert any("Pas de coordonnées" in m for m in figures["missing"])
+    result = run(["report", "departement:972", "--format", "html", "--output", str(tmp_path)],
+                 cli_home)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "diagnostic-departement-972.html").read_text(encoding="utf-8")
+    assert "Pas de coordonnées pour les communes de ce territoire" in html
+
+
+def test_report_of_a_collectivity_without_communes_is_one_french_line(cli_home):
+    result = run(["report", "departement:975", "--format", "json"], cli_home)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "aucune commune" in result.stderr
+    assert result.stdout == ""
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

@@ -7,9 +7,13 @@ only checks that this was done (a few milliseconds).
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from html import escape
 from pathlib import Path
 
 from django.conf import settings
@@ -17,6 +21,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from maillage.imports import ImportReport
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TERRITORY = os.environ.get("MAILLAGE_DEFAULT_TERRITORY", "departement:52")
 
@@ -120,38 +126,222 @@ def run_named_import(
     if dataset == "index":
         return [search.reindex_all()]
     if dataset == "all":
-        reports = [import_geography()]
-        reports += [f(None) for f in (import_finess, import_apl, import_cartosante,
-                                      import_departement_stats)]  # fmt: skip
-        reports.append(synthetic.generate(departements or demo_departements()))
-        reports.append(demo.load_demo_directory())
-        reports.append(search.reindex_all())
-        return reports
+        return [step() for _, _, step in _all_steps(departements)]
     raise ValueError(f"jeu de données inconnu : {dataset}")
 
 
-def initialise(force: bool = False, progress: Callable[[str], None] = print) -> None:
-    """Create the database and import the shipped data, unless already done."""
+def _all_steps(
+    departements: list[str] | None = None,
+) -> list[tuple[str, float, Callable[[], ImportReport]]]:
+    """What ``maillage import all`` does, in order: (label shown to the user, share of the
+    total time measured on a fresh install, step)."""
+    from maillage.directory import demo, synthetic
+    from maillage.directory.imports.finess import import_finess
+    from maillage.directory.search import service as search
+    from maillage.observatory.imports import import_apl, import_cartosante, import_departement_stats
+    from maillage.territory.services import import_geography
+
+    return [
+        ("communes et territoires (COG)", 0.11, import_geography),
+        ("établissements FINESS", 0.36, lambda: import_finess(None)),
+        ("accessibilité potentielle localisée (APL)", 0.23, lambda: import_apl(None)),
+        ("bassins de vie (CartoSanté)", 0.01, lambda: import_cartosante(None)),
+        ("statistiques départementales (INSEE)", 0.01, lambda: import_departement_stats(None)),
+        (
+            "professionnels de démonstration",
+            0.11,
+            lambda: synthetic.generate(departements or demo_departements()),
+        ),
+        ("dispositifs de démonstration", 0.01, demo.load_demo_directory),
+        ("index de recherche", 0.16, search.reindex_all),
+    ]
+
+
+def initialise(
+    force: bool = False,
+    progress: Callable[[str], None] = print,
+    state: Preparation | None = None,
+) -> None:
+    """Create the database and import the shipped data, unless already done.
+
+    ``state``, when given, follows the steps (for the page served while the data is prepared).
+    """
+    if state is not None:
+        state.advance("structure de la base (migrations)", 0.0)
     migrate()
     if not force and _initialised():
         return
     start = time.perf_counter()
     db = settings.DATABASES["default"]
-    where = db["NAME"] if db["ENGINE"].endswith("sqlite3") else f"{db['ENGINE']} {db['NAME']}"
+    sqlite = db["ENGINE"].endswith("sqlite3")
+    where = db["NAME"] if sqlite else f"{db['ENGINE']} {db['NAME']}"
     progress(f"Initialisation de la base maillage ({where})…")
-    for report in run_named_import("all"):
-        progress(f"  {report}")
+    if sqlite:
+        # The first load writes ~400,000 rows: no fsync per commit while it runs (a crash of the
+        # process still rolls back cleanly, WAL stays on so every import stays all-or-nothing).
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=OFF")
+    try:
+        done = 0.0
+        for label, share, step in _all_steps():
+            if state is not None:
+                state.advance(label, done)
+            progress(f"  {step()}")
+            done += share
+    finally:
+        if sqlite:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous=NORMAL")
     progress(f"Base prête en {time.perf_counter() - start:.0f} s.")
+
+
+class Preparation:
+    """Where the first-start preparation is, shared between the thread that imports the data
+    and the threads that serve the "préparation des données" page meanwhile."""
+
+    def __init__(self) -> None:
+        self.label = "démarrage"
+        self.fraction = 0.0
+        self.error: str | None = None
+        self.ready = threading.Event()
+        self.started = time.monotonic()
+
+    def advance(self, label: str, fraction: float) -> None:
+        self.label, self.fraction = label, min(max(fraction, 0.0), 0.99)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.ready.is_set() else int(self.fraction * 100)
+
+
+def _preparation_page(state: Preparation) -> str:
+    elapsed = int(time.monotonic() - state.started)
+    if state.error:
+        title = "La préparation des données a échoué"
+        body = (
+            f"<p>{escape(state.error)}</p><p>Le détail est dans le terminal qui a lancé "
+            "maillage. Relancez la commande : les données déjà importées sont conservées.</p>"
+        )
+        refresh = ""
+    else:
+        title = "Préparation des données…"
+        body = (
+            f'<p class="pc">{state.percent} %</p>'
+            f'<progress max="100" value="{state.percent}"></progress>'
+            f"<p>Étape en cours : {escape(state.label)} (depuis {elapsed} s).</p>"
+            "<p>Au premier lancement, maillage importe les données ouvertes livrées avec lui "
+            "(communes, établissements FINESS, APL, CartoSanté, INSEE) et crée les "
+            "professionnels de démonstration. Cette page se recharge toute seule.</p>"
+        )
+        refresh = '<meta http-equiv="refresh" content="3">'
+    return (
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
+        f"{refresh}<title>maillage — {title}</title>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;"
+        "padding:0 1rem;color:#1e293b}progress{width:100%;height:1.2rem}"
+        ".pc{font-size:2.5rem;margin:.5rem 0}</style></head>"
+        f"<body><h1>maillage — {title}</h1>{body}</body></html>"
+    )
+
+
+def preparing(application: Callable, state: Preparation) -> Callable:
+    """Wrap a WSGI application: while ``state`` is not ready, every request gets the
+    preparation page (503 with ``Retry-After``, JSON for the API), without touching the
+    database that is being written."""
+
+    def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if state.ready.is_set():
+            return application(environ, start_response)
+        status = "500 Internal Server Error" if state.error else "503 Service Unavailable"
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(("/api/", "/fhir/")):
+            payload = {
+                "detail": state.error or "Préparation des données en cours, réessayez.",
+                "progress": state.percent,
+                "step": state.label,
+            }
+            body = json.dumps(payload, ensure_ascii=False).encode()
+            ctype = "application/json"
+        else:
+            body = _preparation_page(state).encode()
+            ctype = "text/html; charset=utf-8"
+        headers = [
+            ("Content-Type", ctype),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ]
+        if not state.error:
+            headers.append(("Retry-After", "5"))
+        start_response(status, headers)
+        return [body]
+
+    return app
+
+
+def serve_after(
+    prepare: Callable[[Preparation], None],
+    host: str,
+    port: int,
+    progress: Callable[[str], None] = print,
+) -> None:
+    """Serve at once; ``prepare(state)`` runs in a background thread (first start: migrations
+    and imports), and pages answer "préparation des données… X %" until it has finished."""
+    from waitress import serve as waitress_serve
+
+    from maillage.wsgi import application
+
+    state = Preparation()
+
+    def run() -> None:
+        try:
+            prepare(state)
+            _warm_up()
+            state.ready.set()
+            progress(f"Données prêtes en {time.monotonic() - state.started:.0f} s.")
+        except Exception as exc:  # shown on the page and in the terminal, server keeps running
+            log.exception("préparation des données")
+            state.error = f"{type(exc).__name__}: {exc}"
+            progress(f"La préparation des données a échoué : {state.error}")
+        finally:
+            connection.close()
+
+    threading.Thread(target=run, name="maillage-preparation", daemon=True).start()
+    progress(
+        f"maillage est servi sur http://{host}:{port}/ (Ctrl+C pour arrêter) ; "
+        "préparation des données en cours"
+    )
+    waitress_serve(preparing(application, state), host=host, port=port, threads=8,
+                   ident="maillage")  # fmt: skip
+
+
+def _warm_up() -> None:
+    from maillage.directory.search.service import load_index
+
+    load_index()  # the directory search index, in memory: the first visitor does not wait
+
+
+def needs_preparation() -> bool:
+    """True when the database is missing tables or data (a first start)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    try:
+        return pending or not _initialised()
+    finally:
+        connection.close()
 
 
 def serve(host: str, port: int, progress: Callable[[str], None] = print) -> None:
     """Serve the web application with waitress (static files through WhiteNoise)."""
     from waitress import serve as waitress_serve
 
-    from maillage.directory.search.service import load_index
+    from maillage.exports.tasks import start_worker_thread
     from maillage.wsgi import application
 
-    load_index()  # the directory search index, in memory: the first visitor does not wait
+    _warm_up()
     connection.close()  # the serving threads open their own
+    start_worker_thread()  # background builds (exports) for the embedded default
     progress(f"maillage est servi sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
     waitress_serve(application, host=host, port=port, threads=8, ident="maillage")

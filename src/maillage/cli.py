@@ -58,32 +58,36 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     _setup_django()
     from maillage.bootstrap import migrate, run_named_import
+    from maillage.imports import isolation
 
     migrate()
     departements = args.departements.split(",") if args.departements else None
-    for report in run_named_import(args.dataset, args.path, departements=departements):
-        _say(str(report))
+    # Beside a live site: on SQLite, write on a snapshot and apply it in one short transaction.
+    with isolation("shadow"):
+        for report in run_named_import(args.dataset, args.path, departements=departements):
+            _say(str(report))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise
-    from maillage.observatory.diagnostic import compute
     from maillage.observatory.reports import write_reports
     from maillage.territory.services import resolve
 
     initialise(progress=_say)
     territory = resolve(args.territory)
     start = time.perf_counter()
-    figures = compute(territory)
     if args.format == "json":
-        json.dump(figures, sys.stdout, ensure_ascii=False, indent=2)
+        from maillage.observatory.diagnostic import compute
+
+        json.dump(compute(territory), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
     formats = [f.strip() for f in args.format.split(",")]
     output = Path(args.output) if args.output else Path.cwd()
-    paths = write_reports(territory, figures, output, formats)
+    # Built once per data version in the data folder's export cache, then copied.
+    paths = write_reports(territory, None, output, formats)
     for path in paths:
         print(path)
     _say(f"Rapport « {territory.name} » écrit en {time.perf_counter() - start:.1f} s")
@@ -131,27 +135,76 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup_django()
-    from maillage.bootstrap import initialise, serve
+    from maillage.bootstrap import initialise, needs_preparation, serve, serve_after
 
-    initialise(progress=_say)
-    serve(args.host, args.port, progress=_say)
+    if needs_preparation():
+        # First start: answer at once with a progress page while the data is imported.
+        serve_after(
+            lambda state: initialise(progress=_say, state=state), args.host, args.port, _say
+        )
+    else:
+        serve(args.host, args.port, progress=_say)
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    _setup_django()
-    from maillage.bootstrap import initialise, serve
+def _announce_demo_accounts() -> None:
     from maillage.directory.demo import demo_accounts_path, ensure_demo_accounts
 
-    initialise(progress=_say)
     accounts = ensure_demo_accounts()
     _say(
         f"Comptes de démonstration ({', '.join(sorted(accounts))}) : identifiants et mots de "
         f"passe dans {demo_accounts_path()}"
     )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import initialise, needs_preparation, serve, serve_after
+
+    if not args.no_serve and needs_preparation():
+
+        def prepare(state) -> None:
+            initialise(progress=_say, state=state)
+            _announce_demo_accounts()
+
+        serve_after(prepare, args.host, args.port, _say)
+        return 0
+    initialise(progress=_say)
+    _announce_demo_accounts()
     if args.no_serve:
         return 0
     serve(args.host, args.port, progress=_say)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import migrate
+    from maillage.exports.tasks import run_worker
+
+    migrate()
+    _say("Processus de préparation en attente de travail (Ctrl+C pour arrêter)")
+    try:
+        run_worker(batch=args.batch)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Django's system checks (with ``--deploy``: its deployment checks and ours)."""
+    _setup_django()
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", deploy=args.deploy, fail_level=args.fail_level)
+    except SystemCheckError as exc:
+        _say(str(exc))
+        _say("Vérification échouée : corrigez les erreurs ci-dessus (voir docs/deploy.md).")
+        return 1
+    if args.deploy:
+        _say("Configuration de production vérifiée : aucune erreur.")
     return 0
 
 
@@ -183,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="prépare en arrière-plan les documents demandés (exports)")
+    p.add_argument("--batch", action="store_true", help="s'arrêter quand la file est vide")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("init", help="crée la base et importe les données ouvertes embarquées")
     p.add_argument("--force", action="store_true", help="réimporter même si déjà fait")
@@ -218,6 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="10:1,15:0.6667,20:0.3333")
     p.add_argument("--output", default="-", help="CSV id,accessibility (- : sortie standard)")
     p.set_defaults(func=cmd_accessibility)
+
+    p = sub.add_parser("check", help="vérifie la configuration (--deploy : pour la production)")
+    p.add_argument("--deploy", action="store_true", help="vérifications de mise en production")
+    p.add_argument(
+        "--fail-level",
+        default="ERROR",
+        choices=["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"],
+        help="niveau à partir duquel la vérification échoue (par défaut : ERROR)",
+    )
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("manage", help="commandes d'administration Django")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -8,6 +8,15 @@ One settings module for every deployment; what differs comes from the environmen
 - ``MAILLAGE_SECRET_KEY``: required when ``MAILLAGE_DEBUG`` is off and the server is public;
   the embedded default generates one per data folder and keeps it there.
 - ``MAILLAGE_ALLOWED_HOSTS``: comma-separated host names (default: loopback only).
+- ``MAILLAGE_HTTPS=1``: the site is served over HTTPS (behind a reverse proxy that terminates
+  TLS): Secure cookies, HSTS (``MAILLAGE_HSTS_SECONDS``, default one year;
+  ``MAILLAGE_HSTS_INCLUDE_SUBDOMAINS=1``, ``MAILLAGE_HSTS_PRELOAD=1``), the proxy's
+  ``X-Forwarded-Proto`` header, and ``MAILLAGE_SSL_REDIRECT=1`` to redirect plain HTTP.
+  An explicit ``MAILLAGE_SECRET_KEY`` is then required.
+- ``MAILLAGE_TRUSTED_PROXIES``: comma-separated addresses or networks (``127.0.0.1``,
+  ``10.0.0.0/8``) of the reverse proxies; only from them are ``X-Forwarded-For`` and
+  ``X-Forwarded-Proto`` believed (:mod:`maillage.web.proxy`), so that login throttling and the
+  audit log see the real client. See ``docs/deploy.md``.
 - ``MAILLAGE_TILE_URL``: an optional XYZ tile URL for deployments that are online; unset, maps
   show commune polygons only (no request leaves the machine).
 """
@@ -19,6 +28,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from maillage.paths import data_home
 
@@ -26,9 +36,30 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_HOME = data_home()
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+DEBUG = _flag("MAILLAGE_DEBUG")
+HTTPS = _flag("MAILLAGE_HTTPS")
+# Keys that must never sign a production cookie: Django's template value and obvious stand-ins.
+WEAK_SECRET_PREFIXES = ("django-insecure", "changeme", "change-me", "secret", "dev")
+
+
 def _secret_key() -> str:
-    if os.environ.get("MAILLAGE_SECRET_KEY"):
-        return os.environ["MAILLAGE_SECRET_KEY"]
+    key = os.environ.get("MAILLAGE_SECRET_KEY", "").strip()
+    if key:
+        if not DEBUG and (len(key) < 50 or key.lower().startswith(WEAK_SECRET_PREFIXES)):
+            raise ImproperlyConfigured(
+                "MAILLAGE_SECRET_KEY est trop faible (au moins 50 caractères aléatoires, par "
+                "exemple : python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+            )
+        return key
+    if HTTPS and not DEBUG:
+        raise ImproperlyConfigured(
+            "MAILLAGE_HTTPS=1 demande une clé explicite : définissez MAILLAGE_SECRET_KEY "
+            "(voir docs/deploy.md)."
+        )
     key_file = DATA_HOME / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
@@ -37,7 +68,6 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = os.environ.get("MAILLAGE_DEBUG", "") == "1"
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("MAILLAGE_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
@@ -53,14 +83,23 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "maillage.web",
     "maillage.accounts",
     "maillage.territory",
     "maillage.directory",
     "maillage.observatory",
+    "maillage.exports",
 ]
 
+# Background work (export builds…): Django's task framework with its database backend, worked
+# off by a thread of ``maillage serve`` in the embedded default and by ``maillage worker``
+# processes in deployments (docs/architecture.md, "Exports").
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
 MIDDLEWARE = [
+    "maillage.web.proxy.TrustedProxyMiddleware",  # first: every later layer sees the real client
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,18 +146,31 @@ TEMPLATES = [
 ]
 
 
+def _sqlite_options() -> dict:
+    """SQLite beside a live site: WAL (readers never wait for the writer, nor it for them);
+    every write transaction takes the write lock when it begins (IMMEDIATE), so two writers
+    queue in SQLite's busy handler instead of one failing on upgrade; a writer waits up to
+    ``MAILLAGE_SQLITE_TIMEOUT`` seconds (default 20), then the request answers 503 "réessayez"
+    (:mod:`maillage.web.errors`). Long imports do not hold the lock: see :mod:`maillage.shadow`."""
+    return {
+        "timeout": float(os.environ.get("MAILLAGE_SQLITE_TIMEOUT", "20")),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+
 def _database() -> dict:
     url = os.environ.get("MAILLAGE_DATABASE_URL")
     if url:
-        return dj_database_url.parse(url, conn_max_age=60)
+        db = dj_database_url.parse(url, conn_max_age=60)
+        if db["ENGINE"].endswith("sqlite3"):
+            db["CONN_MAX_AGE"] = 0
+            db["OPTIONS"] = {**_sqlite_options(), **db.get("OPTIONS", {})}
+        return db
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(DATA_HOME / "maillage.sqlite3"),
-        "OPTIONS": {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
+        "OPTIONS": _sqlite_options(),
         # a file, so that `pytest --reuse-db` keeps the imported test data between runs
         "TEST": {"NAME": str(DATA_HOME / "test_maillage.sqlite3")},
     }
@@ -162,6 +214,26 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- HTTPS deployments (docs/deploy.md) ---------------------------------------------------------
+TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("MAILLAGE_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _flag("MAILLAGE_SSL_REDIRECT")
+    SECURE_HSTS_SECONDS = int(os.environ.get("MAILLAGE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("MAILLAGE_HSTS_INCLUDE_SUBDOMAINS")
+    SECURE_HSTS_PRELOAD = _flag("MAILLAGE_HSTS_PRELOAD")
+    if not SECURE_HSTS_PRELOAD:  # browsers' preload list is a commitment: an option, not a default
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    # Believed only when the request comes from a trusted proxy: TrustedProxyMiddleware drops
+    # the header from anyone else, so a client cannot claim HTTPS over plain HTTP.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = [
+        f"https://*{h}" if h.startswith(".") else f"https://{h}" for h in ALLOWED_HOSTS if h != "*"
+    ]
 
 MAILLAGE_TILE_URL = os.environ.get("MAILLAGE_TILE_URL", "")
 

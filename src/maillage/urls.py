@@ -12,6 +12,9 @@ urlpatterns = [
     path("pro/", include(directory_urls.pro_urls)),
     path("api/", include("maillage.directory.api.urls")),
     path("fhir/", include("maillage.directory.fhir.urls")),
+    path("exports/", include("maillage.exports.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),
 ]
+
+handler500 = "maillage.web.errors.server_error"  # a locked database: 503, réessayez

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from maillage.accounts.models import Profile, Role
 from maillage.accounts.permissions import can
 from maillage.directory.models import Organization, Practitioner
-from maillage.territory.services import resolve
+from maillage.territory.services import save_territory
 
 
 def _user(name: str, role: str, **links) -> User:
@@ -37,7 +37,7 @@ def test_coordinator_is_scoped_to_territories(demo_db):
     chaumont = Organization.objects.filter(commune_id="52121").first()
     troyes = Organization.objects.filter(commune_id="10387").first()
     assert can(coordinator, "review", troyes)  # no territory: the whole directory
-    coordinator.profile.territories.add(resolve("departement:52"))
+    coordinator.profile.territories.add(save_territory("departement:52"))
     assert can(coordinator, "review", chaumont)
     assert not can(coordinator, "review", troyes)
     assert not can(coordinator, "admin")

@@ -31,6 +31,7 @@ from maillage.territory.services import resolve
 pytestmark = pytest.mark.django_db
 
 CHAUMONT = "52121"
+SAINT_DIZIER = "52448"  # in the CA du Grand Saint-Dizier, Der et Vallées (EPCI 200068666)
 CH_CHAUMONT_FINESS = "520000027"
 SECRET_MSS = "dr.secret@medecin.mssante.fr"
 SECRET_LINE = "03 25 99 99 99"
@@ -393,18 +394,37 @@ def test_anonymous_cannot_list_or_review(client, demo_db):
 
 
 # --- territory export -----------------------------------------------------------------------
-def test_territory_fhir_bundle_route(client, gp):
+def test_territory_fhir_bundle_route(client, demo_db):
+    # A GP of Saint-Dizier, inside the EPCI, with pro-only fields filled in: the bundle must
+    # carry the practitioner and none of those fields.
+    role = (
+        PractitionerRole.objects.filter(location__commune_id=SAINT_DIZIER, profession_code="10")
+        .select_related("practitioner")
+        .first()
+    )
+    assert role is not None, "the demo data have no GP in Saint-Dizier"
+    person = role.practitioner
+    person.mssante, person.direct_line, person.notes_pro = SECRET_MSS, SECRET_LINE, SECRET_NOTE
+    person.save()
     response = client.get("/api/territories/epci:200068666/fhir-bundle")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/fhir+json")
     assert "attachment" in response["Content-Disposition"]
-    bundle = json.loads(response.content)
+    bundle = json.loads(response.getvalue())
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
     for entry in bundle["entry"]:
         R4B.get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(
             entry["resource"]
         )
-    assert SECRET_MSS not in response.content.decode()
+    practitioners = {
+        entry["resource"]["id"]
+        for entry in bundle["entry"]
+        if entry["resource"]["resourceType"] == "Practitioner"
+    }
+    assert str(person.pk) in practitioners
+    text = response.getvalue().decode()
+    for secret in (SECRET_MSS, SECRET_LINE, SECRET_NOTE):
+        assert secret not in text
     response = client.get("/api/territories/epci:000000000/fhir-bundle")
     assert response.status_code == 404 and body(response)["detail"]
 

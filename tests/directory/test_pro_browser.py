@@ -158,8 +158,8 @@ def test_proposal_published_by_coordinator(served, chromium, tmp_path):
 
     # 5. the public entry shows the new values
     public = page.goto(url + f"/annuaire/professionnel/{entry['role']}/")
-    if public is not None and public.status == 200:
-        assert NEW_PHONE in page.content()
+    assert public is not None and public.status == 200, public and public.status
+    assert NEW_PHONE in page.content()
 
     stored = _shell(
         env,

@@ -8,6 +8,7 @@ hidden by CSS: absent from the HTML), while non-public records answer 404, not 4
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, time, timedelta
 
@@ -271,10 +272,11 @@ def test_unknown_place_and_empty_state_with_suggestions(client, demo_db):
         "/annuaire/", {"q": "pediatre", "ou": "Chaumont", "rayon": "2", "teleconsultation": "1"}
     )
     html = _html(response)
-    if response.context["result"].total == 0:
-        assert 'data-testid="empty"' in html
-        assert "cherchez à moins de 5 km" in html
-        assert "retirez le filtre « téléconsultation »" in html
+    # no paediatrician offers teleconsultation within 2 km of Chaumont in the demo data
+    assert response.context["result"].total == 0
+    assert 'data-testid="empty"' in html
+    assert "cherchez à moins de 5 km" in html
+    assert "retirez le filtre « téléconsultation »" in html
     html = _html(client.get("/annuaire/", {"q": "zzqxwv kkjjhh"}))
     assert "Aucun résultat" in html and "/annuaire/dispositifs/" in html
 
@@ -523,4 +525,4 @@ def test_cpts_page_offers_its_fhir_bundle(client, demo_db):
     bundle = client.get(link)
     assert bundle.status_code == 200
     assert "attachment" in bundle["Content-Disposition"]
-    assert bundle.json()["type"] == "collection"
+    assert json.loads(bundle.getvalue())["type"] == "collection"

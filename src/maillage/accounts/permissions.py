@@ -29,7 +29,14 @@ def _own_entry(user: Any, obj: Any) -> bool:
     profile = getattr(user, "profile", None)
     if profile is None or obj is None:
         return False
-    from maillage.directory.models import Location, Organization, Practitioner, PractitionerRole
+    from maillage.directory.models import (
+        HealthcareService,
+        Location,
+        Organization,
+        Practitioner,
+        PractitionerRole,
+        Scheme,
+    )
 
     if isinstance(obj, Practitioner):
         return profile.practitioner_id == obj.pk
@@ -37,6 +44,11 @@ def _own_entry(user: Any, obj: Any) -> bool:
         return profile.practitioner_id == obj.practitioner_id
     if isinstance(obj, Organization):
         return profile.organizations.filter(pk=obj.pk).exists()
+    if isinstance(obj, (HealthcareService, Scheme)):
+        # what an organisation runs (services) or carries (schemes) belongs to its owners
+        return bool(obj.organization_id) and (
+            profile.organizations.filter(pk=obj.organization_id).exists()
+        )
     if isinstance(obj, Location):
         if obj.organization_id and profile.organizations.filter(pk=obj.organization_id).exists():
             return True
@@ -66,7 +78,12 @@ def _communes_of(obj: Any) -> set[str]:
     if isinstance(obj, Scheme):
         if obj.perimeter_id:
             return set(obj.perimeter.communes.values_list("code", flat=True))
-        return {obj.commune_id} if obj.commune_id else set()
+        if obj.commune_id:
+            return {obj.commune_id}
+        # no perimeter nor commune: where its place or the structure carrying it is
+        if obj.location_id and obj.location.commune_id:
+            return {obj.location.commune_id}
+        return _communes_of(obj.organization) if obj.organization_id else set()
     return set()
 
 

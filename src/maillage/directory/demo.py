@@ -1594,13 +1594,13 @@ def _cog_codes(spec: str) -> set[str]:
 
 
 def _territory(spec: str | None, report: ImportReport) -> Territory | None:
-    """The territory named by ``spec`` (a slug, or a COG spec materialised on first use)."""
-    from maillage.territory.services import UnknownTerritory, resolve
+    """The saved territory named by ``spec`` (a slug, or a COG spec the demo import saves)."""
+    from maillage.territory.services import UnknownTerritory, save_territory
 
     if not spec:
         return None
     try:
-        return resolve(spec)
+        return save_territory(spec)
     except UnknownTerritory:
         log.warning("démo : territoire %s absent de la base", spec)
         report.skipped["territoires absents"] = report.skipped.get("territoires absents", 0) + 1

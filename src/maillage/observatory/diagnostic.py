@@ -50,13 +50,24 @@ def _num(value: float | None, digits: int = 2) -> float | None:
     return round(value, digits)
 
 
-def _communes_frame(qs) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(
-        qs.values("code", "name", "population", "latitude", "longitude", "departement_id",
-                  "region_id")
-    )  # fmt: skip
-    if df.empty:
-        raise ValueError("ce territoire ne contient aucune commune")
+class NoCommunes(ValueError):
+    """The territory has no commune in the imported COG: there is nothing to compute."""
+
+
+COMMUNE_COLUMNS = [
+    "code", "name", "population", "latitude", "longitude", "departement_id", "region_id",
+]  # fmt: skip
+
+
+def _communes_frame(qs, *, allow_empty: bool = False) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(qs.values(*COMMUNE_COLUMNS), columns=COMMUNE_COLUMNS)
+    if df.empty and not allow_empty:
+        raise NoCommunes(
+            "Ce territoire ne contient aucune commune dans le Code officiel géographique "
+            "importé : il n'y a rien à calculer."
+        )
+    df["latitude"] = df["latitude"].astype(float)
+    df["longitude"] = df["longitude"].astype(float)
     return df.set_index("code", drop=False)
 
 
@@ -243,13 +254,18 @@ def _window(communes: pd.DataFrame, margin_deg: float) -> pd.DataFrame:
 def _accessibility(communes: pd.DataFrame, dep: str) -> dict:
     """Our E2SFCA for GPs (FTE per 10,000 standardised inhabitants), recomputable."""
     dep_communes = _communes_frame(
-        Commune.objects.filter(departement_id=dep, latitude__isnull=False)
+        Commune.objects.filter(departement_id=dep, latitude__isnull=False), allow_empty=True
     )
-    scope = pd.concat([communes, dep_communes]).drop_duplicates("code")
-    window = _window(scope.dropna(subset=["latitude"]), margin_deg=0.5)
+    located = communes.dropna(subset=["latitude"])
     label, profession, specialties = PROFESSION_GROUPS["medecin_generaliste"]
-    roles = _roles_frame(list(window.index))
-    gps = roles[_group_mask(roles, profession, specialties)].dropna(subset=["latitude"])
+    if located.empty:  # no centroid (overseas): no travel times, so no accessibility index
+        window = located
+        gps = _roles_frame([])
+    else:
+        scope = pd.concat([located, dep_communes]).drop_duplicates("code")
+        window = _window(scope, margin_deg=0.5)
+        roles = _roles_frame(list(window.index))
+        gps = roles[_group_mask(roles, profession, specialties)].dropna(subset=["latitude"])
     result = {
         "label": "Indice d'accessibilité maillage (E2SFCA)",
         "unit": "médecins généralistes (ETP) pour 10 000 habitants standardisés",
@@ -297,10 +313,12 @@ def _travel_model_text(model: TravelModel) -> str:
 def _access_times(communes: pd.DataFrame) -> tuple[list[dict], dict[str, dict[str, float]]]:
     origins = communes.dropna(subset=["latitude"])[["latitude", "longitude"]]
     population = communes["population"].astype(float)
-    lat_min, lat_max = origins["latitude"].min() - 1.0, origins["latitude"].max() + 1.0
-    lon_min, lon_max = origins["longitude"].min() - 1.5, origins["longitude"].max() + 1.5
     out: list[dict] = []
     per_commune: dict[str, dict[str, float]] = {c: {} for c in communes.index}
+    if origins.empty:  # no centroid: no travel time can be estimated
+        return out, per_commune
+    lat_min, lat_max = origins["latitude"].min() - 1.0, origins["latitude"].max() + 1.0
+    lon_min, lon_max = origins["longitude"].min() - 1.5, origins["longitude"].max() + 1.5
     targets: list[tuple[str, str, pd.DataFrame, bool]] = []
     for kind in ACCESS_KINDS:
         spec = FACILITY_KINDS[kind]
@@ -361,6 +379,42 @@ def _establishments(codes: list[str]) -> list[dict]:
         {"category_code": r["category_code"], "label": r["category_label"], "count": r["count"]}
         for r in rows
     ]
+
+
+def _missing(communes: pd.DataFrame, f: dict, territory: Territory) -> list[str]:
+    """What the data does not cover for this territory, said plainly (overseas communes have
+    no shipped centroid or shape, collectivities no INSEE population, etc.)."""
+    missing: list[str] = []
+    total = len(communes)
+    unlocated = int(communes["latitude"].isna().sum())
+    if unlocated == total:
+        missing.append(
+            "Pas de coordonnées pour les communes de ce territoire : l'accessibilité "
+            "(indice maillage E2SFCA) et les temps d'accès ne sont pas calculés."
+        )
+    elif unlocated:
+        missing.append(
+            f"{unlocated} communes sur {total} n'ont pas de coordonnées : elles sont exclues "
+            "de l'accessibilité et des temps d'accès."
+        )
+    if not territory.communes.exclude(geometry__isnull=True).exists():
+        missing.append(
+            "Pas de contours communaux pour ce territoire : la carte des communes n'est pas "
+            "disponible."
+        )
+    if not f["population"]:
+        missing.append("Pas de population municipale INSEE pour les communes de ce territoire.")
+    if not f["apl_drees"]:
+        missing.append(
+            "Pas d'APL DREES publiée pour les communes de ce territoire : l'accessibilité "
+            "potentielle localisée n'est pas disponible."
+        )
+    if all(o["count"] is None or o["count"] == 0 for o in f["offer"].values()):
+        missing.append(
+            "Aucun professionnel de santé de l'annuaire n'exerce dans ce territoire : l'offre "
+            "n'est pas décrite."
+        )
+    return missing
 
 
 def _fr(value: float | None, digits: int = 1) -> str:
@@ -508,6 +562,7 @@ def compute(territory: Territory) -> dict:
         }
         for code, row in communes.sort_values("population", ascending=False).iterrows()
     ]
+    figures["missing"] = _missing(communes, figures, territory)
     figures["synthesis"] = _synthesis(figures)
     figures["sources"] = SOURCES
     figures["warnings"] = (

@@ -1,10 +1,17 @@
-"""Writing the diagnostic report files (HTML, PDF, XLSX) for a territory."""
+"""Writing the diagnostic report files (HTML, PDF, XLSX) for a territory.
+
+Each file is an export (:mod:`maillage.exports`): built once per territory and data version into
+the data folder, then served (web) or copied (``maillage report``) from there.
+"""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from maillage.observatory.diagnostic import compute, shapes_for
+from maillage.exports.cache import Export, Progress
 from maillage.territory.models import Territory
 
 FORMATS = ("html", "pdf", "xlsx")
@@ -16,33 +23,121 @@ CONTENT_TYPES = {
 }
 
 
-def render(territory: Territory, figures: dict, fmt: str) -> bytes:
-    """One report file's bytes."""
+def render(
+    territory: Territory, figures: dict, fmt: str, shapes: Mapping[str, Mapping] | None = None
+) -> bytes:
+    """One report file's bytes (``shapes``: :func:`~maillage.observatory.diagnostic.shapes_for`
+    of the territory, read here when not given)."""
     from maillage.observatory import report
+    from maillage.observatory.diagnostic import shapes_for
 
+    if fmt in ("html", "pdf") and shapes is None:
+        shapes = shapes_for(territory)
     if fmt == "html":
-        return report.render_html(figures, shapes_for(territory)).encode("utf-8")
+        return report.render_html(figures, shapes).encode("utf-8")
     if fmt == "pdf":
-        return report.render_pdf(figures, shapes_for(territory))
+        return report.render_pdf(figures, shapes)
     if fmt == "xlsx":
         return report.render_xlsx(figures)
     raise ValueError(f"format inconnu : {fmt!r} (attendu : html, pdf, xlsx ou json)")
 
 
+#: Up to this many communes a format is built during the request (about a second or less).
+SYNC_MAX_COMMUNES = {"html": 60, "xlsx": 400, "pdf": 10}
+
+
+def report_export(territory: Territory, fmt: str) -> Export:
+    """The export of one report file of ``territory`` for the current data version."""
+    from maillage.exports.versions import data_version
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format inconnu : {fmt!r} (attendu : html, pdf, xlsx ou json)")
+    return Export(
+        kind="report",
+        name=territory.slug,
+        builder="maillage.observatory.reports:build_report",
+        params={
+            "territory": territory.pk,
+            "territory_updated": territory.updated_at.isoformat(),
+            "format": fmt,
+        },
+        version=data_version(),
+        ext=fmt,
+        content_type=CONTENT_TYPES[fmt],
+        filename=f"diagnostic-{territory.slug}.{fmt}",
+        disposition="inline" if fmt == "html" else "attachment",
+    )
+
+
+# The figures and shapes of the last territory built in this process: the CLI (or a worker)
+# builds html, pdf and xlsx of one territory in a row and reads them once, keyed by the
+# territory and the data version; the shapes being the same objects, the maps' path data is
+# computed once too (svgmap's memo).
+_last_figures: tuple[Any, dict] | None = None
+_last_shapes: tuple[Any, dict] | None = None
+
+
+def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
+    global _last_figures
+    key = (params["territory"], params["territory_updated"], _version())
+    if _last_figures is None or _last_figures[0] != key:
+        from maillage.observatory.diagnostic import compute
+
+        _last_figures = (key, compute(territory))
+    return _last_figures[1]
+
+
+def _shapes(params: Mapping[str, Any], territory: Territory) -> dict:
+    global _last_shapes
+    key = (params["territory"], params["territory_updated"], _version())
+    if _last_shapes is None or _last_shapes[0] != key:
+        from maillage.observatory.diagnostic import shapes_for
+
+        _last_shapes = (key, shapes_for(territory))
+    return _last_shapes[1]
+
+
+def _version() -> str:
+    from maillage.exports.versions import data_version
+
+    return data_version()
+
+
+def build_report(params: Mapping[str, Any], path: Path, progress: Progress) -> None:
+    """Builder of :func:`report_export` (runs in a task, or inline for small territories)."""
+    territory = Territory.objects.get(pk=params["territory"])
+    progress(0.05, "Calcul des indicateurs du territoire…")
+    figures = _figures(params, territory)
+    label = {"html": "la page", "pdf": "le PDF", "xlsx": "le classeur"}[params["format"]]
+    progress(0.4, f"Mise en forme : {label}…")
+    fmt = params["format"]
+    shapes = _shapes(params, territory) if fmt in ("html", "pdf") else None
+    path.write_bytes(render(territory, figures, fmt, shapes))
+
+
 def write_reports(
     territory: Territory, figures: dict | None, output: Path, formats: list[str]
 ) -> list[Path]:
-    """Write ``diagnostic-<slug>.<fmt>`` files into ``output``; returns their paths."""
-    for fmt in formats:
-        if fmt not in FORMATS:
-            raise ValueError(f"format inconnu : {fmt!r} (attendu : html, pdf, xlsx ou json)")
-    figures = figures or compute(territory)
+    """Write ``diagnostic-<slug>.<fmt>`` files into ``output``; returns their paths.
+
+    Each file comes from the export cache: built there first if the data changed since the last
+    build (``figures``, when given, are those of the current data and spare computing them),
+    then copied, so a second report of unchanged data is a file copy.
+    """
+    global _last_figures
+    from maillage.exports.cache import build_or_wait
+
+    exports = [report_export(territory, fmt) for fmt in formats]  # validates every format first
+    if figures is not None and exports:
+        params = exports[0].params
+        _last_figures = ((params["territory"], params["territory_updated"], _version()), figures)
     output.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fmt in formats:
-        path = output / f"diagnostic-{territory.slug}.{fmt}"
+    for export in exports:
+        source = build_or_wait(export)
+        path = output / f"diagnostic-{territory.slug}.{export.ext}"
         tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(render(territory, figures, fmt))
+        shutil.copyfile(source, tmp)
         tmp.replace(path)  # never leave a half-written report behind
         paths.append(path)
     return paths

@@ -6,13 +6,16 @@ from django.core.cache import cache
 
 from maillage.observatory.diagnostic import compute
 from maillage.territory.models import Territory
+from maillage.territory.services import ResolvedTerritory
 
 CACHE_SECONDS = 3600
 
 
-def figures_for(territory: Territory) -> dict:
-    """The diagnostic figures of ``territory``, computed once per hour at most."""
-    key = f"figures:{territory.slug}:{territory.updated_at.timestamp()}"
+def figures_for(territory: ResolvedTerritory | Territory) -> dict:
+    """The diagnostic figures of ``territory``, computed once per hour at most. Raises
+    :class:`~maillage.observatory.diagnostic.NoCommunes` for a territory without communes."""
+    stamp = territory.updated_at.timestamp() if territory.updated_at else "cog"
+    key = f"figures:{territory.slug}:{stamp}"
     figures = cache.get(key)
     if figures is None:
         figures = compute(territory)
@@ -20,8 +23,13 @@ def figures_for(territory: Territory) -> dict:
     return figures
 
 
-def communes_feature_collection(territory: Territory, figures: dict) -> dict:
-    """GeoJSON of the territory's communes with the indicators the dashboard map shows."""
+def communes_feature_collection(
+    territory: ResolvedTerritory | Territory, figures: dict | None
+) -> dict:
+    """GeoJSON of the territory's communes with the indicators the dashboard map shows (no
+    feature for communes without a shape; none at all for a territory without communes)."""
+    if figures is None:
+        return {"type": "FeatureCollection", "apl_year": None, "features": []}
     by_code = {row["code"]: row for row in figures["commune_table"]}
     years = sorted(figures["apl_drees"])
     last = years[-1] if years else None

@@ -4,14 +4,32 @@
 from __future__ import annotations
 
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.text import slugify
 
+from maillage.accounts.permissions import audit, can
 from maillage.bootstrap import DEFAULT_TERRITORY
+from maillage.exports.cache import respond
 from maillage.observatory import reports
+from maillage.observatory.diagnostic import NoCommunes
 from maillage.observatory.services import communes_feature_collection, figures_for
+from maillage.territory import search
 from maillage.territory.models import Departement, Territory
-from maillage.territory.services import UnknownTerritory, resolve
+from maillage.territory.services import (
+    ResolvedTerritory,
+    UnknownTerritory,
+    resolve,
+    resolve_slug,
+    save_territory,
+)
+
+
+def _territory(slug: str) -> Territory | ResolvedTerritory:
+    try:
+        return resolve_slug(slug)
+    except UnknownTerritory as exc:
+        raise Http404(str(exc)) from exc
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -23,14 +41,40 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def territory_list(request: HttpRequest) -> HttpResponse:
-    spec = request.GET.get("t", "").strip()
+    """The picker. GET never writes: a ``type:code`` or saved slug opens its dashboard, a name
+    lists the matching territories. A coordinator saves a named territory with a POST."""
+    if request.method == "POST":
+        return _save(request)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    spec = request.GET.get("t", "").strip()[: search.MAX_QUERY_CHARS]
     error = None
+    suggestions: list[search.Suggestion] = []
     if spec:
-        try:
-            return redirect("observatory:dashboard", slug=resolve(spec).slug)
-        except UnknownTerritory as exc:
-            error = str(exc)
-    saved = Territory.objects.annotate(n=Count("communes")).order_by("-predefined", "kind", "name")
+        if ":" in spec or Territory.objects.filter(slug=spec).exists():
+            try:
+                return redirect("observatory:dashboard", slug=resolve(spec).slug)
+            except UnknownTerritory as exc:
+                error = str(exc)
+        else:
+            suggestions = search.search(spec, limit=20)
+            if not suggestions:
+                error = f"Aucun territoire ne correspond à « {spec} »."
+    return _list_page(request, spec, error, suggestions)
+
+
+def _list_page(
+    request: HttpRequest,
+    query: str,
+    error: str | None,
+    suggestions: list,
+    status: int = 200,
+) -> HttpResponse:
+    saved = (
+        Territory.objects.annotate(n=Count("communes"))
+        .filter(n__gt=0)
+        .order_by("-predefined", "kind", "name")
+    )
     return render(
         request,
         "observatory/territories.html",
@@ -38,14 +82,73 @@ def territory_list(request: HttpRequest) -> HttpResponse:
             "saved": saved,
             "departements": Departement.objects.order_by("code"),
             "error": error,
-            "query": spec,
+            "query": query,
+            "suggestions": suggestions,
         },
+        status=status,
+    )
+
+
+def _save(request: HttpRequest) -> HttpResponse:
+    """Save a named territory (coordinators and administrators; CSRF-checked like every POST)."""
+    if not can(request.user, "edit"):
+        return _list_page(
+            request, "", "Seul un coordinateur connecté peut enregistrer un territoire.", [], 403
+        )
+    spec = request.POST.get("spec", "").strip()[:200]
+    name = " ".join(request.POST.get("name", "").split())[:200]
+    slug = slugify(name)[:120]
+    error = None
+    if not name or not slug:
+        error = "Donnez un nom au territoire à enregistrer."
+    elif Territory.objects.filter(slug=slug).exists():
+        error = f"Un territoire enregistré porte déjà le nom court « {slug} »."
+    else:
+        try:
+            resolved = resolve(spec)
+        except UnknownTerritory as exc:
+            error = str(exc)
+        else:
+            if not resolved.communes.exists():
+                error = "Ce territoire ne contient aucune commune : il n'est pas enregistré."
+    if error:
+        return _list_page(request, spec, error, [], 400)
+    territory = save_territory(resolved, name=name, slug=slug)
+    audit(request.user, "save_territory", territory, spec=spec)
+    return redirect("observatory:dashboard", slug=territory.slug)
+
+
+def suggestions(request: HttpRequest) -> JsonResponse:
+    """``GET /territoires/suggestions.json?q=langres``: the picker's suggestions, best first."""
+    query = request.GET.get("q", "")
+    if len(query) > search.MAX_QUERY_CHARS:
+        return JsonResponse(
+            {"detail": f"q : au plus {search.MAX_QUERY_CHARS} caractères"}, status=400
+        )
+    found = search.search(query, limit=10)
+    return JsonResponse(
+        {"query": query, "results": [s.as_dict() for s in found]},
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _no_communes(
+    request: HttpRequest, territory: Territory | ResolvedTerritory, exc: Exception
+) -> HttpResponse:
+    return render(
+        request,
+        "observatory/no_communes.html",
+        {"territory": territory, "message": str(exc)},
+        status=404,
     )
 
 
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    territory = get_object_or_404(Territory, slug=slug)
-    figures = figures_for(territory)
+    territory = _territory(slug)
+    try:
+        figures = figures_for(territory)
+    except NoCommunes as exc:
+        return _no_communes(request, territory, exc)
     years = sorted(figures["apl_drees"])
     last = years[-1] if years else None
     emergency = next((t for t in figures["access_times"] if t["key"] == "emergency"), None)
@@ -66,24 +169,35 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "missing_offer": [
                 o["label"].lower() for o in figures["offer"].values() if o["count"] is None
             ],
+            "has_shapes": territory.communes.exclude(geometry__isnull=True).exists(),
+            "can_save": territory.pk is None and can(request.user, "edit"),
         },
     )
 
 
 def communes_geojson(request: HttpRequest, slug: str) -> JsonResponse:
-    territory = get_object_or_404(Territory, slug=slug)
-    return JsonResponse(communes_feature_collection(territory, figures_for(territory)))
+    territory = _territory(slug)
+    try:
+        figures = figures_for(territory)
+    except NoCommunes:
+        figures = None
+    return JsonResponse(communes_feature_collection(territory, figures))
 
 
 def report_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
-    territory = get_object_or_404(Territory, slug=slug)
+    territory = _territory(slug)
     if fmt not in (*reports.FORMATS, "json"):
         raise Http404("format inconnu")
-    figures = figures_for(territory)
+    try:
+        figures_for(territory)  # a territory without communes: say so, not a 500
+    except NoCommunes as exc:
+        if fmt == "json":
+            return JsonResponse({"detail": str(exc)}, status=404)
+        return _no_communes(request, territory, exc)
     if fmt == "json":
-        return JsonResponse(figures, json_dumps_params={"ensure_ascii": False, "indent": 2})
-    body = reports.render(territory, figures, fmt)
-    response = HttpResponse(body, content_type=reports.CONTENT_TYPES[fmt])
-    disposition = "inline" if fmt == "html" else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="diagnostic-{slug}.{fmt}"'
-    return response
+        return JsonResponse(
+            figures_for(territory), json_dumps_params={"ensure_ascii": False, "indent": 2}
+        )
+    export = reports.report_export(territory, fmt)
+    sync = territory.communes.count() <= reports.SYNC_MAX_COMMUNES[fmt]
+    return respond(request, export, sync=sync)

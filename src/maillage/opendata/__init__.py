@@ -26,25 +26,64 @@ Formats (see ``docs/opendata.md``):
 
 from __future__ import annotations
 
-from .apl import read_apl
-from .cartosante import read_cartosante_bassins
-from .cog import (
-    read_arrondissements,
-    read_commune_parents,
-    read_communes,
-    read_departements,
-    read_epci,
-    read_regions,
-)
-from .costs import read_cost_table
-from .errors import DataFormatError
-from .fhir import AnnuaireBundle, read_annuaire_bundle
-from .finess import FACILITY_KINDS, read_finess
-from .geo import read_commune_centroids, read_commune_shapes
-from .insee import read_departement_stats
-from .osm import read_road_network
-from .rpps import read_rpps_activities
-from .tables import read_id_values
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Readers are imported on first use (PEP 562): ``from maillage.opendata.errors import …`` or a
+# command that reads no file must not pay for pandas, scipy and pyosmium at start-up.
+_READERS = {
+    "read_apl": "apl",
+    "read_cartosante_bassins": "cartosante",
+    "read_arrondissements": "cog",
+    "read_commune_parents": "cog",
+    "read_communes": "cog",
+    "read_departements": "cog",
+    "read_epci": "cog",
+    "read_regions": "cog",
+    "read_cost_table": "costs",
+    "DataFormatError": "errors",
+    "AnnuaireBundle": "fhir",
+    "read_annuaire_bundle": "fhir",
+    "FACILITY_KINDS": "finess",
+    "read_finess": "finess",
+    "read_commune_centroids": "geo",
+    "read_commune_shapes": "geo",
+    "read_departement_stats": "insee",
+    "read_road_network": "osm",
+    "read_rpps_activities": "rpps",
+    "read_id_values": "tables",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
+    from .apl import read_apl
+    from .cartosante import read_cartosante_bassins
+    from .cog import (
+        read_arrondissements,
+        read_commune_parents,
+        read_communes,
+        read_departements,
+        read_epci,
+        read_regions,
+    )
+    from .costs import read_cost_table
+    from .errors import DataFormatError
+    from .fhir import AnnuaireBundle, read_annuaire_bundle
+    from .finess import FACILITY_KINDS, read_finess
+    from .geo import read_commune_centroids, read_commune_shapes
+    from .insee import read_departement_stats
+    from .osm import read_road_network
+    from .rpps import read_rpps_activities
+    from .tables import read_id_values
+
+
+def __getattr__(name: str) -> Any:
+    module = _READERS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FACILITY_KINDS",

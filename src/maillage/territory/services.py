@@ -2,21 +2,27 @@
 
 A territory is named on the command line and in URLs as ``kind:code`` (``departement:52``,
 ``arrondissement:521``, ``epci:200068666``, ``commune:52121``, ``region:44``) or by the slug of a
-saved territory (``centre-sud-haute-marne``). COG territories are materialised on first use, so
-any French territory works without preparation.
+saved territory (``centre-sud-haute-marne``). Resolving a name is pure: COG territories are read
+from the COG as they are, so any French territory works without preparation and without a
+write; only :func:`save_territory` (a coordinator's form, the demo import) saves one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from django.db import transaction
+from django.db.models import QuerySet
 
 from maillage import opendata
 from maillage.imports import ImportConsistencyError, ImportReport, run_import, upsert
 from maillage.paths import shipped_data_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 from maillage.territory.models import (
     Arrondissement,
     Commune,
@@ -52,6 +58,8 @@ class GeographyFiles:
 
 
 def _nullable(value: object) -> object:
+    import pandas as pd  # imported here: resolving a territory must not load pandas
+
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
@@ -67,6 +75,8 @@ def _check_refs(what: str, codes: pd.Series, known: set[str], path: Path) -> Non
 def import_geography(files: GeographyFiles | None = None) -> ImportReport:
     """Import régions, départements, arrondissements, EPCI and communes (COG), with centroids
     and shapes. Validated completely before writing; one transaction; idempotent."""
+    import pandas as pd
+
     files = files or GeographyFiles.shipped()
 
     def read() -> dict[str, pd.DataFrame]:
@@ -130,11 +140,16 @@ def import_geography(files: GeographyFiles | None = None) -> ImportReport:
         epci_of = dict(
             zip(data["members"]["commune_code"], data["members"]["epci_code"], strict=True)
         )
-        centroids = data["centroids"].set_index("code")
-        shapes = data["shapes"].drop_duplicates("code").set_index("code")["geometry"]
+        # plain dicts: a pandas .loc per commune cost ~1 ms each, 35,000 times
+        cen = data["centroids"].drop_duplicates("code", keep="last")
+        centroids = {
+            code: {"latitude": lat, "longitude": lon}
+            for code, lat, lon in zip(cen["code"], cen["latitude"], cen["longitude"], strict=True)
+        }
+        shapes = data["shapes"].drop_duplicates("code").set_index("code")["geometry"].to_dict()
         rows = []
         for r in data["communes"].itertuples():
-            c = centroids.loc[r.code] if r.code in centroids.index else None
+            c = centroids.get(r.code)
             rows.append(
                 {
                     "code": r.code,
@@ -196,16 +211,8 @@ class UnknownTerritory(LookupError):
     """The territory name matches nothing; the message says what is accepted."""
 
 
-def _cog_communes(kind: str, code: str):
-    qs = Commune.objects.all()
-    field = {
-        "region": "region_id",
-        "departement": "departement_id",
-        "arrondissement": "arrondissement_id",
-        "epci": "epci_id",
-        "commune": "code",
-    }[kind]
-    return qs.filter(**{field: code})
+def _cog_communes(kind: str, code: str) -> QuerySet[Commune]:
+    return Commune.objects.filter(**{_COMMUNE_FIELD[kind]: code})
 
 
 def _cog_name(kind: str, code: str) -> str:
@@ -226,10 +233,60 @@ def _cog_name(kind: str, code: str) -> str:
     return obj.name
 
 
-@transaction.atomic
-def resolve(spec: str) -> Territory:
-    """Return the territory named by ``spec`` (``kind:code`` or a saved slug), creating COG
-    territories on first use."""
+KIND_LABELS = dict(Territory.Kind.choices)
+_COMMUNE_FIELD = {
+    "region": "region_id",
+    "departement": "departement_id",
+    "arrondissement": "arrondissement_id",
+    "epci": "epci_id",
+    "commune": "code",
+}
+
+
+@dataclass(frozen=True)
+class ResolvedTerritory:
+    """A COG territory as it is displayed (``departement:52``), read from the COG, never saved.
+
+    It answers what views, reports and exports read from a :class:`Territory` (``slug``,
+    ``name``, ``kind``, ``code``, ``communes``…), so resolving a name for display creates no
+    row; :func:`save_territory` is the one way to turn it into a saved territory.
+    """
+
+    slug: str
+    name: str
+    kind: str
+    code: str
+    description: str = ""
+    predefined: bool = False
+    pk: None = None  # never saved
+    updated_at: None = None
+
+    @property
+    def communes(self) -> QuerySet[Commune]:
+        return _cog_communes(self.kind, self.code)
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    def get_kind_display(self) -> str:
+        return self.kind_label
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _cog(kind: str, code: str) -> ResolvedTerritory:
+    code = code.upper()  # Corsica: 2A, 2B (slugs are lower case)
+    return ResolvedTerritory(
+        slug=f"{kind}-{code}".lower(), name=_cog_name(kind, code), kind=kind, code=code
+    )
+
+
+def resolve(spec: str) -> Territory | ResolvedTerritory:
+    """Return the territory named by ``spec`` (``kind:code`` or a saved slug), for display:
+    the saved :class:`Territory` for a slug, an unsaved :class:`ResolvedTerritory` read from the
+    COG for ``kind:code``. Pure: nothing is written."""
     spec = spec.strip()
     if ":" in spec:
         kind, code = (part.strip() for part in spec.split(":", 1))
@@ -239,15 +296,9 @@ def resolve(spec: str) -> Territory:
                 f"{spec!r}: type inconnu {kind!r} (attendu : {', '.join(COG_KINDS)} "
                 "ou le nom court d'un territoire enregistré)"
             )
-        slug = f"{kind}-{code}".lower()
-        territory = Territory.objects.filter(slug=slug).first()
-        if territory is None:
-            name = _cog_name(kind, code)
-            territory = Territory.objects.create(
-                slug=slug, name=name, kind=COG_KINDS[kind], code=code
-            )
-            territory.communes.set(_cog_communes(kind, code))
-        return territory
+        if not code:
+            raise UnknownTerritory(f"{spec!r}: code manquant après « {kind}: »")
+        return _cog(kind, code)
     territory = Territory.objects.filter(slug=spec).first()
     if territory is None:
         known = ", ".join(Territory.objects.order_by("slug").values_list("slug", flat=True)[:20])
@@ -259,17 +310,56 @@ def resolve(spec: str) -> Territory:
     return territory
 
 
+def resolve_slug(slug: str) -> Territory | ResolvedTerritory:
+    """The territory of a page address: a saved slug, or ``kind-code`` for any COG territory
+    (``departement-52``, ``commune-52121``). Pure, like :func:`resolve`."""
+    territory = Territory.objects.filter(slug=slug).first()
+    if territory is not None:
+        return territory
+    kind, sep, code = slug.partition("-")
+    if sep and kind in COG_KINDS and code:
+        return _cog(kind, code)
+    raise UnknownTerritory(f"{slug!r}: territoire inconnu")
+
+
+def save_territory(
+    spec: str | Territory | ResolvedTerritory,
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+    description: str | None = None,
+) -> Territory:
+    """Save (or refresh) ``spec`` as a named territory with its communes: the only function
+    that writes a territory. Called by a coordinator's form and by the demo import, never on
+    a page view."""
+    resolved = resolve(spec) if isinstance(spec, str) else spec
+    if name is None and slug is None and description is None:
+        if isinstance(resolved, Territory):
+            return resolved
+        existing = Territory.objects.filter(slug=resolved.slug).first()
+        if existing is not None and existing.communes.exists():
+            return existing  # saved before: unchanged (re-running the demo import writes nothing)
+    slug = slug or resolved.slug
+    with transaction.atomic():
+        territory, _ = Territory.objects.update_or_create(
+            slug=slug,
+            defaults={
+                "name": name or resolved.name,
+                "kind": resolved.kind,
+                "code": resolved.code,
+                "description": resolved.description if description is None else description,
+            },
+        )
+        territory.communes.set(list(resolved.communes.values_list("code", flat=True)))
+    from maillage.territory import search
+
+    search.forget_saved()
+    return territory
+
+
 def commune_codes(spec: str) -> list[str]:
-    """The INSEE codes of the communes of ``spec`` (as :func:`resolve` reads it), without
-    creating anything: for read paths such as the search ranking."""
-    if ":" in spec:
-        kind, code = (part.strip() for part in spec.strip().split(":", 1))
-        if kind.lower() in COG_KINDS:
-            return list(_cog_communes(kind.lower(), code).values_list("code", flat=True))
-    territory = Territory.objects.filter(slug=spec.strip()).first()
-    if territory is None:
-        raise UnknownTerritory(f"{spec!r}: territoire inconnu")
-    return list(territory.communes.values_list("code", flat=True))
+    """The INSEE codes of the communes of ``spec`` (as :func:`resolve` reads it)."""
+    return list(resolve(spec).communes.values_list("code", flat=True))
 
 
 def ensure_predefined_territories() -> None:

@@ -33,7 +33,6 @@ from maillage import __version__
 from maillage.accounts.permissions import audit, can
 from maillage.directory import review
 from maillage.directory.changes import ChangeProposal
-from maillage.directory.fhir import resources as fhir
 from maillage.directory.models import (
     Action,
     HealthcareService,
@@ -112,6 +111,17 @@ territories = Router(tags=["territories"])
 class Error(Schema):
     detail: str
     fields: list[str] | None = None
+
+
+class ExportPending(Schema):
+    """A large export not built yet (202) or whose build failed (503)."""
+
+    state: str
+    progress: float
+    message: str
+    detail: str
+    status_url: str
+    download_url: str
 
 
 class Code(Schema):
@@ -1137,11 +1147,14 @@ def reject(request: HttpRequest, id: int):
 # --- territories ----------------------------------------------------------------------------
 @territories.get(
     "/{spec}/fhir-bundle",
-    response={200: dict[str, Any], 404: Error},
+    response={200: dict[str, Any], 202: ExportPending, 404: Error, 503: ExportPending},
     summary="The directory of a territory as one FHIR R4 collection Bundle",
     description=(
         "`spec` is `kind:code` (epci:200068666, departement:52) or the slug of a saved "
-        "territory (cpts-saint-dizier-der-blaise). Served as application/fhir+json."
+        "territory (cpts-saint-dizier-der-blaise). Served as application/fhir+json, with "
+        "`ETag` and `Last-Modified` (conditional requests get 304). The Bundle is built once "
+        "per territory and data version: while it is being built the answer is 202 with the "
+        "progress and a `status_url` to poll (`Retry-After` says when); 503 if the build failed."
     ),
 )
 def territory_fhir_bundle(request: HttpRequest, spec: str):
@@ -1153,12 +1166,11 @@ def territory_fhir_bundle(request: HttpRequest, spec: str):
     pro = _pro(request)
     if pro:
         _audit_pro(request, territory)
-    bundle = fhir.territory_bundle(territory, pro=pro, base_url=base)
-    from maillage.directory.fhir.views import fhir_response
+    from maillage.directory.fhir.export import SYNC_MAX_COMMUNES, territory_bundle_export
+    from maillage.exports.cache import respond
 
-    response = fhir_response(bundle)
-    response["Content-Disposition"] = f'attachment; filename="maillage-{territory.slug}.fhir.json"'
-    return response
+    export = territory_bundle_export(territory, pro=pro, base_url=base)
+    return respond(request, export, sync=territory.communes.count() <= SYNC_MAX_COMMUNES)
 
 
 api.add_router("/directory", directory)

@@ -131,7 +131,9 @@ def build_context(
         "banner_body": SYNTHETIC_BANNER_BODY,
         "mark": SYNTHETIC_MARK,
         "footnote": SYNTHETIC_FOOTNOTE,
-        "warnings": [w for w in figures.get("warnings") or [] if w],
+        "warnings": [
+            w for w in [*(figures.get("warnings") or []), *(figures.get("missing") or [])] if w
+        ],
         "sections": SECTIONS,
         "shapes_missing": len([c for c in codes if c not in shapes]),
     }

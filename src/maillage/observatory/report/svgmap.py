@@ -206,6 +206,10 @@ class _Projection:
         return (lon - self.min_lon) * self.kx * self.scale, (self.max_lat - lat) * self.scale
 
     @property
+    def key(self) -> tuple[float, ...]:
+        return (self.min_lon, self.max_lon, self.min_lat, self.max_lat, self.kx, self.scale)
+
+    @property
     def km_per_unit(self) -> float:
         return KM_PER_DEGREE / self.scale
 
@@ -305,6 +309,29 @@ def _path_data(
     return "".join(commands)
 
 
+# A report draws the same communes in several maps (and again for print), with the same
+# projection: their path data is computed once. Entries hold their geometry, so an ``id`` is
+# never reused while it is a key; the memo is emptied when it grows past a national map.
+_PATH_MEMO: dict[tuple, tuple[Mapping, str]] = {}
+_PATH_MEMO_MAX = 50_000
+
+
+def _cached_path_data(geometry: Mapping, project: _Projection, simplify: float) -> str:
+    key = (id(geometry), project.key, simplify)
+    hit = _PATH_MEMO.get(key)
+    if hit is not None and hit[0] is geometry:
+        return hit[1]
+    data = (
+        _path_data(geometry, project, 0, simplify)
+        or _path_data(geometry, project, 1)
+        or _path_data(geometry, project, 2)
+    )
+    if len(_PATH_MEMO) >= _PATH_MEMO_MAX:
+        _PATH_MEMO.clear()
+    _PATH_MEMO[key] = (geometry, data)
+    return data
+
+
 def _label_point(geometry: Mapping, project: _Projection) -> tuple[float, float] | None:
     """Centroid of the largest outer ring, in map units (where a commune's name goes)."""
     best: tuple[float, float, float] | None = None
@@ -394,11 +421,7 @@ def choropleth_svg(
     path_data: dict[str, str] = {}
     for code in sorted(drawable):
         geometry = drawable[code]
-        data = (
-            _path_data(geometry, project, 0, simplify)
-            or _path_data(geometry, project, 1)
-            or _path_data(geometry, project, 2)
-        )
+        data = _cached_path_data(geometry, project, simplify)
         path_data[code] = data
         value = values.get(code)
         idx = classify(value, classes)

@@ -1,0 +1,17 @@
+"""The status of a build, polled by the waiting page (JSON, no database)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+
+from maillage.exports.cache import status_by_token
+
+
+def status(request: HttpRequest, kind: str, token: str) -> JsonResponse:
+    found = status_by_token(kind, token)
+    if found is None:
+        return JsonResponse({"detail": "Export inconnu."}, status=404)
+    body = {k: found.get(k) for k in ("state", "progress", "message")}
+    response = JsonResponse(body, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
