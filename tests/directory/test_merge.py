@@ -272,11 +272,11 @@ def test_fhir_bundle_through_the_same_review(coordinator, demo_db):
 
 
 def _scoped_coordinator(name: str, territory: str):
-    from maillage.territory.services import resolve
+    from maillage.territory.services import save_territory
 
     user = get_user_model().objects.create_user(name, password="x-Secret-123")
     profile = Profile.objects.create(user=user, role=Role.COORDINATOR)
-    profile.territories.add(resolve(territory))
+    profile.territories.add(save_territory(territory))
     return user
 
 
