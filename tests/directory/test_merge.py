@@ -339,3 +339,27 @@ def test_merge_review_page_shows_refused_rows(client, tmp_path, demo_db):
     assert hospital.phone == phone
     staged.refresh_from_db()
     assert staged.result == {"created": 0, "updated": 0, "ignored": 0, "refused": 1}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "message"),
+    [
+        ("csv", b"Nom;Pr\x81nom\nA;B\n", "ligne 1 : encodage non reconnu (octet 0x81)"),
+        ("csv", b"Nom;Prenom\nA;B\n" + b"C" * 200_000 + b";D\n", "ligne 3 : une cellule"),
+        ("fhir", b"[" * 100_000 + b"]" * 100_000, "trop profondément imbriqué"),
+    ],
+)
+def test_hostile_uploads_are_form_errors(client, demo_db, fmt, data, message):
+    """Bad encoding, a field over 128 KB, deeply nested JSON: a French form error, no 500,
+    nothing staged."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    user = get_user_model().objects.create_user("c", password="x-Secret-123")
+    Profile.objects.create(user=user, role=Role.COORDINATOR)
+    client.force_login(user)
+    name = "liste.json" if fmt == "fhir" else "liste.csv"
+    upload = SimpleUploadedFile(name, data, "application/octet-stream")
+    response = client.post("/pro/importer/", {"file": upload, "format": fmt})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not MergeImport.objects.exists()

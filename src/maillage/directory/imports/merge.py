@@ -271,15 +271,28 @@ def read_table(data: bytes, fmt: str, name: str = "fichier") -> tuple[list[str],
     if len(data) > MAX_BYTES:
         raise MergeFileError(f"{name} : fichier trop gros (maximum {MAX_BYTES // 1_000_000} Mo)")
     if fmt == "csv":
+        text = None
         for encoding in ("utf-8-sig", "cp1252"):
             try:
                 text = data.decode(encoding)
                 break
-            except UnicodeDecodeError:
-                continue
+            except UnicodeDecodeError as exc:
+                error = exc
+        if text is None:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise MergeFileError(
+                f"{name}, ligne {line} : encodage non reconnu (octet 0x{data[error.start]:02x}) ; "
+                "enregistrez le fichier en UTF-8"
+            )
         first = text.split("\n", 1)[0]
         delimiter = max(";,\t", key=first.count) if first else ";"
-        raw = list(enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1))
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        try:
+            raw = list(enumerate(reader, start=1))
+        except csv.Error as exc:
+            too_big = "field larger than field limit" in str(exc)
+            what = "une cellule dépasse 128 Ko" if too_big else f"ligne CSV illisible ({exc})"
+            raise MergeFileError(f"{name}, ligne {reader.line_num} : {what}") from exc
     elif fmt == "xlsx":
         import zipfile
 
@@ -332,6 +345,8 @@ def _bundle_table(data: bytes, name: str) -> tuple[list[str], list[dict]]:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MergeFileError(f"{name} : ce n'est pas un document JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise MergeFileError(f"{name} : document JSON trop profondément imbriqué") from exc
     if not isinstance(document, dict):
         raise MergeFileError(f"{name} : un Bundle FHIR (objet JSON) est attendu")
     try:
