@@ -215,3 +215,26 @@ def test_rpps_write_failing_on_the_last_role_leaves_the_database_unchanged(demo_
     assert Practitioner.objects.count() == people
     assert Location.objects.count() == places
     assert not PractitionerRole.objects.filter(source=Source.RPPS).exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda r: r.__setitem__("gender", "x"), "resource.gender"),
+        (lambda r: r["name"][0].__setitem__("family", "X" * 200), "resource.name.family"),
+    ],
+)
+def test_fhir_values_outside_nomenclature_or_limits(demo_db, tmp_path, change, expected):
+    import json
+
+    bundle = json.loads(BUNDLE.read_text(encoding="utf-8"))
+    practitioner = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Practitioner"
+    )
+    change(practitioner)
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    with pytest.raises(DataFormatError) as excinfo:
+        import_fhir_bundle(path)
+    assert expected in str(excinfo.value) and "line" in str(excinfo.value)
+    assert not _real().exists()
