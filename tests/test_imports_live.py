@@ -216,9 +216,9 @@ def test_logins_and_proposals_keep_working_during_an_rpps_import(live, tmp_path)
     professional logs in and proposes changes again and again through the test client, with a
     3 s busy timeout: every request succeeds, and the import lands whole."""
     from django.contrib.auth import get_user_model
-    from maillage.directory.services import import_rpps
 
     from maillage.accounts.models import Profile, Role
+    from maillage.directory.imports.rpps import import_rpps
 
     extract = tmp_path / "PS_LibreAcces_Personne_activite.txt"
     _rpps_extract(extract, 5_000)

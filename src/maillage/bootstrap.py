@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,11 +19,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
+from maillage.config import DEFAULT_TERRITORY
 from maillage.imports import ImportReport
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TERRITORY = os.environ.get("MAILLAGE_DEFAULT_TERRITORY", "departement:52")
 
 
 def migrate() -> None:
@@ -95,7 +93,8 @@ def demo_departements(
 def run_named_import(
     dataset: str, path: str | Path | None = None, departements: list[str] | None = None
 ) -> list[ImportReport]:
-    from maillage.directory import demo, synthetic
+    from maillage.demo import directory as demo
+    from maillage.demo import synthetic
     from maillage.directory.imports.fhir import import_fhir_bundle
     from maillage.directory.imports.finess import import_finess
     from maillage.directory.imports.rpps import import_rpps
@@ -135,7 +134,8 @@ def _all_steps(
 ) -> list[tuple[str, float, Callable[[], ImportReport]]]:
     """What ``maillage import all`` does, in order: (label shown to the user, share of the
     total time measured on a fresh install, step)."""
-    from maillage.directory import demo, synthetic
+    from maillage.demo import directory as demo
+    from maillage.demo import synthetic
     from maillage.directory.imports.finess import import_finess
     from maillage.directory.search import service as search
     from maillage.observatory.imports import import_apl, import_cartosante, import_departement_stats

@@ -148,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _announce_demo_accounts() -> None:
-    from maillage.directory.demo import demo_accounts_path, ensure_demo_accounts
+    from maillage.demo.accounts import demo_accounts_path, ensure_demo_accounts
 
     accounts = ensure_demo_accounts()
     _say(
@@ -177,20 +177,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    _setup_django()
-    from maillage.bootstrap import migrate
-    from maillage.exports.tasks import run_worker
-
-    migrate()
-    _say("Processus de préparation en attente de travail (Ctrl+C pour arrêter)")
-    try:
-        run_worker(batch=args.batch)
-    except KeyboardInterrupt:
-        pass
-    return 0
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """Django's system checks (with ``--deploy``: its deployment checks and ours)."""
     _setup_django()
@@ -205,6 +191,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     if args.deploy:
         _say("Configuration de production vérifiée : aucune erreur.")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import migrate
+    from maillage.exports.tasks import run_worker
+
+    migrate()
+    _say("Processus de préparation en attente de travail (Ctrl+C pour arrêter)")
+    try:
+        run_worker(batch=args.batch)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -32,6 +32,7 @@ from django.db.models.fields import AutoFieldMixin
 from maillage.exports.versions import bump as bump_data_version
 
 log = logging.getLogger(__name__)
+DATA_VERSION_TABLE = "exports_dataversion"
 
 
 class ImportConsistencyError(ValueError):
@@ -208,19 +209,18 @@ def run_import(name: str, read: Callable[[], object], write: Callable[[object], 
     (on a snapshot applied in one short transaction, in shadow mode)."""
     start = time.perf_counter()
     data = read()
-
-    def write_and_bump(data: object) -> ImportReport:
-        report = write(data)
-        bump_data_version()  # exports built from the previous data are no longer served
-        return report
-
     if _shadow_applies():
         from maillage.shadow import write_in_shadow
 
-        report = write_in_shadow(write_and_bump, data)
+        # The data version is a counter: bumped on the live database, in the apply transaction
+        # (the snapshot's copy of it is left out, it may be behind the live one).
+        report = write_in_shadow(
+            write, data, untracked={DATA_VERSION_TABLE}, after_apply=bump_data_version
+        )
     else:
         with transaction.atomic():
-            report = write_and_bump(data)
+            report = write(data)
+            bump_data_version()  # exports built from the previous data are no longer served
     report.name = name
     report.seconds = time.perf_counter() - start
     log.debug("%s", report)

@@ -27,7 +27,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -182,9 +182,17 @@ def _connection_to(path: str):
         connection.settings_dict = saved
 
 
-def write_in_shadow(write: Callable[[object], Any], data: object) -> Any:
+def write_in_shadow(
+    write: Callable[[object], Any],
+    data: object,
+    untracked: Iterable[str] = (),
+    after_apply: Callable[[], object] | None = None,
+) -> Any:
     """``write(data)`` on a snapshot of the live SQLite database, then its changes applied to
-    the live database in one short transaction. Returns what ``write`` returned."""
+    the live database in one short transaction. Returns what ``write`` returned.
+
+    Tables in ``untracked`` are not carried over (counters the import bumps on the snapshot:
+    ``after_apply()`` runs on the live database inside the apply transaction instead)."""
     live_path = Path(str(connection.settings_dict["NAME"]))
     shadow_path = live_path.with_name(f".{live_path.stem}-import-{uuid.uuid4().hex[:8]}.sqlite3")
     started = time.perf_counter()
@@ -195,7 +203,8 @@ def write_in_shadow(write: Callable[[object], Any], data: object) -> Any:
         copied = time.perf_counter()
         with _connection_to(str(shadow_path)):
             with connection.cursor() as cursor:
-                tables = _tracked_tables(cursor)
+                skip = set(untracked)
+                tables = {t: v for t, v in _tracked_tables(cursor).items() if t not in skip}
                 with transaction.atomic():
                     _install_tracking(cursor, tables)
             with transaction.atomic():
@@ -211,6 +220,8 @@ def write_in_shadow(write: Callable[[object], Any], data: object) -> Any:
                 applied_at = time.perf_counter()
                 with connection.cursor() as cursor:
                     counts = _apply(cursor, tables)
+                if after_apply is not None:
+                    after_apply()
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("DETACH DATABASE shadow")

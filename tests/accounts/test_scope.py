@@ -22,7 +22,7 @@ from maillage.accounts.models import Profile, Role
 from maillage.directory import review
 from maillage.directory.changes import ChangeProposal
 from maillage.directory.models import HealthcareService, Organization, Scheme
-from maillage.territory.services import resolve
+from maillage.territory.services import save_territory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def admin() -> Client:
 
 @pytest.fixture
 def coordinator52() -> Client:
-    return _client(Role.COORDINATOR, "coord52", territories=[resolve("departement:52")])
+    return _client(Role.COORDINATOR, "coord52", territories=[save_territory("departement:52")])
 
 
 @pytest.fixture

@@ -8,16 +8,19 @@ from collections import Counter
 
 import pytest
 
-from maillage.directory.demo import (
+from maillage.demo.accounts import (
     COORDINATOR_USERNAME,
     PROFESSIONAL_USERNAME,
+    demo_accounts_path,
+    ensure_demo_accounts,
+)
+from maillage.demo.directory import (
     S000,
     S001,
     S002,
     S003,
     S004,
-    demo_accounts_path,
-    ensure_demo_accounts,
+    demo_content,
     load_demo_directory,
 )
 from maillage.directory.models import Action, Organization, Scheme, SchemeContact, SchemeKind
@@ -218,3 +221,12 @@ def test_demo_accounts_are_idempotent_and_private(demo_db, tmp_path, monkeypatch
     coordinator.refresh_from_db()
     assert not coordinator.check_password(first[COORDINATOR_USERNAME])
     assert coordinator.check_password(second[COORDINATOR_USERNAME])
+
+
+def test_demo_data_files_are_read_and_every_record_cites_its_seed():
+    """The records live in maillage/demo/data/*.yaml; each names the seed document it states."""
+    content = demo_content()
+    assert (len(content.territories), len(content.schemes), len(content.actions)) == (3, 39, 35)
+    seeds = (S000, S001, S002, S003, S004)
+    for spec in content.schemes + content.actions:
+        assert any(seed in spec.source_note for seed in seeds), spec.slug

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.directory import synthetic
+from maillage.demo import synthetic
 from maillage.directory.imports.finess import import_finess
 from maillage.directory.models import Location, Organization, Practitioner, PractitionerRole
 from maillage.opendata.errors import DataFormatError

@@ -121,6 +121,26 @@ def test_small_bundle_built_once_then_304(client, secret_in_chaumont, export_roo
     assert client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
 
 
+def test_pro_bundle_is_another_file_never_served_to_the_public(client, secret_in_chaumont):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from maillage.accounts.models import Profile
+
+    user = get_user_model().objects.create_user("dr-export", password="x-Unused-Password-1")
+    Profile.objects.create(user=user, role="professional")
+    pro = Client()
+    pro.force_login(user)
+    url = f"/api/territories/commune:{CHAUMONT}/fhir-bundle"
+    pro_first = pro.get(url)  # the pro Bundle is built first and cached…
+    assert pro_first.status_code == 200 and SECRET in _body(pro_first).decode()
+    public = client.get(url)  # …the public one is another file, without the field
+    assert public.status_code == 200 and SECRET not in _body(public).decode()
+    assert public["ETag"] != pro_first["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=pro_first["ETag"]).status_code == 200
+    assert SECRET in _body(pro.get(url)).decode()
+
+
 def test_published_edit_changes_the_etag(client, secret_in_chaumont):
     from maillage.directory.search import service as search
 

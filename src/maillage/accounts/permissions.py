@@ -4,6 +4,11 @@ Views, API handlers, FHIR endpoints and templates all ask this function; nothing
 may do what. Actions: ``view_pro`` (see pro-only fields), ``propose`` (propose a change to an
 entry), ``review`` (publish or reject proposals, run merge imports), ``edit`` (edit directly),
 ``admin``.
+
+It imports no domain app: an object takes part in the checks by declaring two methods,
+``scope_communes() -> set[str]`` (the INSEE codes of the communes it is in, for coordinators'
+territories) and ``is_owned_by(profile) -> bool`` (for professionals' own entries). The
+directory's models declare them; the care apps do the same without editing this module.
 """
 
 from __future__ import annotations
@@ -26,65 +31,20 @@ def role_of(user: Any) -> str | None:
 
 
 def _own_entry(user: Any, obj: Any) -> bool:
+    """Whether the user's profile owns ``obj``: asked to the object (``is_owned_by``), so that
+    every app declares its own notion of ownership; objects without it are owned by nobody."""
     profile = getattr(user, "profile", None)
-    if profile is None or obj is None:
+    is_owned_by = getattr(obj, "is_owned_by", None)
+    if profile is None or is_owned_by is None:
         return False
-    from maillage.directory.models import (
-        HealthcareService,
-        Location,
-        Organization,
-        Practitioner,
-        PractitionerRole,
-        Scheme,
-    )
-
-    if isinstance(obj, Practitioner):
-        return profile.practitioner_id == obj.pk
-    if isinstance(obj, PractitionerRole):
-        return profile.practitioner_id == obj.practitioner_id
-    if isinstance(obj, Organization):
-        return profile.organizations.filter(pk=obj.pk).exists()
-    if isinstance(obj, (HealthcareService, Scheme)):
-        # what an organisation runs (services) or carries (schemes) belongs to its owners
-        return bool(obj.organization_id) and (
-            profile.organizations.filter(pk=obj.organization_id).exists()
-        )
-    if isinstance(obj, Location):
-        if obj.organization_id and profile.organizations.filter(pk=obj.organization_id).exists():
-            return True
-        return obj.roles.filter(practitioner_id=profile.practitioner_id).exists()
-    return False
+    return bool(is_owned_by(profile))
 
 
 def _communes_of(obj: Any) -> set[str]:
-    """The communes an entry is in (used to scope a coordinator to their territories)."""
-    from maillage.directory.models import (
-        HealthcareService,
-        Location,
-        Organization,
-        Practitioner,
-        PractitionerRole,
-        Scheme,
-    )
-
-    if isinstance(obj, Practitioner):
-        return set(obj.roles.values_list("location__commune_id", flat=True)) - {None}
-    if isinstance(obj, PractitionerRole):
-        return {obj.location.commune_id} if obj.location_id else set()
-    if isinstance(obj, (Organization, Location)):
-        return {obj.commune_id} if obj.commune_id else set()
-    if isinstance(obj, HealthcareService):
-        return _communes_of(obj.organization)
-    if isinstance(obj, Scheme):
-        if obj.perimeter_id:
-            return set(obj.perimeter.communes.values_list("code", flat=True))
-        if obj.commune_id:
-            return {obj.commune_id}
-        # no perimeter nor commune: where its place or the structure carrying it is
-        if obj.location_id and obj.location.commune_id:
-            return {obj.location.commune_id}
-        return _communes_of(obj.organization) if obj.organization_id else set()
-    return set()
+    """The communes an entry is in, as the object declares them (``scope_communes``); an object
+    that declares none is not territorial and a coordinator's scope does not restrict it."""
+    scope_communes = getattr(obj, "scope_communes", None)
+    return set(scope_communes()) if scope_communes is not None else set()
 
 
 def _in_scope(user: Any, obj: Any) -> bool:

@@ -113,7 +113,7 @@ def _insee_density(column: str, departements: list[str]) -> float | None:
 
 @lru_cache(maxsize=1)
 def _bassin_assignment() -> pd.DataFrame:
-    from maillage.directory.synthetic import _assign_bassins
+    from maillage.observatory.bassins import assign_bassins as _assign_bassins
 
     communes = pd.DataFrame.from_records(
         Commune.objects.filter(latitude__isnull=False).values(
@@ -126,7 +126,7 @@ def _bassin_assignment() -> pd.DataFrame:
 
 def _cartosante_density(column: str, filter_field: str | None, codes: list[str]) -> float | None:
     """Population-weighted mean of bassin-de-vie densities (communes attached to the nearest
-    bassin main commune: an approximation, see :mod:`maillage.directory.synthetic`)."""
+    bassin main commune: an approximation, see :mod:`maillage.observatory.bassins`)."""
     communes = _bassin_assignment()
     if filter_field:
         communes = communes[communes[filter_field].isin(codes)]

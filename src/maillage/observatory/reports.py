@@ -13,6 +13,7 @@ from typing import Any
 
 from maillage.exports.cache import Export, Progress
 from maillage.territory.models import Territory
+from maillage.territory.services import ResolvedTerritory, resolve, spec_of, stamp_of
 
 FORMATS = ("html", "pdf", "xlsx")
 CONTENT_TYPES = {
@@ -24,7 +25,10 @@ CONTENT_TYPES = {
 
 
 def render(
-    territory: Territory, figures: dict, fmt: str, shapes: Mapping[str, Mapping] | None = None
+    territory: Territory | ResolvedTerritory,
+    figures: dict,
+    fmt: str,
+    shapes: Mapping[str, Mapping] | None = None,
 ) -> bytes:
     """One report file's bytes (``shapes``: :func:`~maillage.observatory.diagnostic.shapes_for`
     of the territory, read here when not given)."""
@@ -46,7 +50,7 @@ def render(
 SYNC_MAX_COMMUNES = {"html": 60, "xlsx": 400, "pdf": 10}
 
 
-def report_export(territory: Territory, fmt: str) -> Export:
+def report_export(territory: Territory | ResolvedTerritory, fmt: str) -> Export:
     """The export of one report file of ``territory`` for the current data version."""
     from maillage.exports.versions import data_version
 
@@ -57,8 +61,8 @@ def report_export(territory: Territory, fmt: str) -> Export:
         name=territory.slug,
         builder="maillage.observatory.reports:build_report",
         params={
-            "territory": territory.pk,
-            "territory_updated": territory.updated_at.isoformat(),
+            "territory": spec_of(territory),
+            "territory_updated": stamp_of(territory),
             "format": fmt,
         },
         version=data_version(),
@@ -77,7 +81,7 @@ _last_figures: tuple[Any, dict] | None = None
 _last_shapes: tuple[Any, dict] | None = None
 
 
-def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
+def _figures(params: Mapping[str, Any], territory: Territory | ResolvedTerritory) -> dict:
     global _last_figures
     key = (params["territory"], params["territory_updated"], _version())
     if _last_figures is None or _last_figures[0] != key:
@@ -87,7 +91,7 @@ def _figures(params: Mapping[str, Any], territory: Territory) -> dict:
     return _last_figures[1]
 
 
-def _shapes(params: Mapping[str, Any], territory: Territory) -> dict:
+def _shapes(params: Mapping[str, Any], territory: Territory | ResolvedTerritory) -> dict:
     global _last_shapes
     key = (params["territory"], params["territory_updated"], _version())
     if _last_shapes is None or _last_shapes[0] != key:
@@ -105,7 +109,7 @@ def _version() -> str:
 
 def build_report(params: Mapping[str, Any], path: Path, progress: Progress) -> None:
     """Builder of :func:`report_export` (runs in a task, or inline for small territories)."""
-    territory = Territory.objects.get(pk=params["territory"])
+    territory = resolve(params["territory"])
     progress(0.05, "Calcul des indicateurs du territoire…")
     figures = _figures(params, territory)
     label = {"html": "la page", "pdf": "le PDF", "xlsx": "le classeur"}[params["format"]]
@@ -116,7 +120,7 @@ def build_report(params: Mapping[str, Any], path: Path, progress: Progress) -> N
 
 
 def write_reports(
-    territory: Territory, figures: dict | None, output: Path, formats: list[str]
+    territory: Territory | ResolvedTerritory, figures: dict | None, output: Path, formats: list[str]
 ) -> list[Path]:
     """Write ``diagnostic-<slug>.<fmt>`` files into ``output``; returns their paths.
 

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 
 from maillage.accounts.permissions import audit, can
-from maillage.bootstrap import DEFAULT_TERRITORY
+from maillage.config import DEFAULT_TERRITORY
 from maillage.exports.cache import respond
 from maillage.observatory import reports
 from maillage.observatory.diagnostic import NoCommunes
@@ -188,6 +188,10 @@ def report_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     territory = _territory(slug)
     if fmt not in (*reports.FORMATS, "json"):
         raise Http404("format inconnu")
+    if fmt != "json":
+        export = reports.report_export(territory, fmt)
+        if export.path.exists():  # built for this data version: no figures to compute
+            return respond(request, export)
     try:
         figures_for(territory)  # a territory without communes: say so, not a 500
     except NoCommunes as exc:

@@ -173,7 +173,8 @@ def _saved_entries() -> list[Suggestion]:
 def _saved_index() -> _Index:
     """The saved territories: a handful, rebuilt whenever one is saved or changed."""
     version = _version(
-        "saved", lambda: tuple(Territory.objects.aggregate(n=Count("pk"), t=Max("updated_at")))
+        "saved",
+        lambda: tuple(Territory.objects.aggregate(n=Count("pk"), t=Max("updated_at")).values()),
     )
     return _cached_index("saved", version, _saved_entries)
 

@@ -310,6 +310,19 @@ def resolve(spec: str) -> Territory | ResolvedTerritory:
     return territory
 
 
+def spec_of(territory: Territory | ResolvedTerritory) -> str:
+    """The name :func:`resolve` reads back into the same territory (``kind:code`` for a COG
+    territory, the slug of a saved one): what a background build keeps instead of a row id."""
+    if isinstance(territory, ResolvedTerritory):
+        return f"{territory.kind}:{territory.code}"
+    return territory.slug
+
+
+def stamp_of(territory: Territory | ResolvedTerritory) -> str:
+    """When the territory last changed ("" for a COG territory: it changes with the data)."""
+    return territory.updated_at.isoformat() if territory.updated_at else ""
+
+
 def resolve_slug(slug: str) -> Territory | ResolvedTerritory:
     """The territory of a page address: a saved slug, or ``kind-code`` for any COG territory
     (``departement-52``, ``commune-52121``). Pure, like :func:`resolve`."""

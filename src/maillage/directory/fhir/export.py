@@ -17,19 +17,22 @@ from maillage.directory.fhir import resources as fhir
 from maillage.exports.cache import Export, Progress
 from maillage.exports.versions import data_version
 from maillage.territory.models import Territory
+from maillage.territory.services import ResolvedTerritory, resolve, spec_of, stamp_of
 
 #: Up to this many communes, the Bundle is built during the request (well under a second).
 SYNC_MAX_COMMUNES = 100
 
 
-def territory_bundle_export(territory: Territory, *, pro: bool, base_url: str | None) -> Export:
+def territory_bundle_export(
+    territory: Territory | ResolvedTerritory, *, pro: bool, base_url: str | None
+) -> Export:
     return Export(
         kind="fhir-bundle",
         name=f"{territory.slug}-pro" if pro else territory.slug,
         builder="maillage.directory.fhir.export:build_territory_bundle",
         params={
-            "territory": territory.pk,
-            "territory_updated": territory.updated_at.isoformat(),
+            "territory": spec_of(territory),
+            "territory_updated": stamp_of(territory),
             "pro": pro,
             "base_url": base_url,
         },
@@ -41,7 +44,7 @@ def territory_bundle_export(territory: Territory, *, pro: bool, base_url: str | 
 
 
 def build_territory_bundle(params: Mapping[str, Any], path: Path, progress: Progress) -> None:
-    territory = Territory.objects.get(pk=params["territory"])
+    territory = resolve(params["territory"])
     progress(0.05, "Lecture de l'annuaire du territoire…")
     bundle = fhir.territory_bundle(territory, pro=bool(params["pro"]), base_url=params["base_url"])
     progress(0.8, f"Écriture de {len(bundle['entry'])} ressources FHIR…")

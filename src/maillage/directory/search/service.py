@@ -347,7 +347,7 @@ def _apply(state: _State, changes: list[tuple[int, str]]) -> _State:
 
 
 def _home_communes() -> list[str]:
-    from maillage.bootstrap import DEFAULT_TERRITORY
+    from maillage.config import DEFAULT_TERRITORY
     from maillage.territory.services import UnknownTerritory, commune_codes
 
     try:

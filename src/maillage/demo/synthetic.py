@@ -30,11 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from scipy.spatial import cKDTree
 from simple_history.utils import bulk_create_with_history
 
 from maillage.directory.models import Location, Organization, Practitioner, PractitionerRole, Source
 from maillage.imports import ImportReport
+from maillage.observatory.bassins import assign_bassins as _assign_bassins
 from maillage.observatory.models import BassinVieIndicator, DepartementStat
 from maillage.opendata.cartosante import PER_10K_FACTOR
 from maillage.territory.models import Commune
@@ -117,19 +117,6 @@ def _communes_frame(departements: list[str]) -> pd.DataFrame:
     )
     df = pd.DataFrame.from_records(rows)
     return df
-
-
-def _assign_bassins(communes: pd.DataFrame) -> pd.Series:
-    """Attach each commune to the nearest bassin-de-vie main commune (approximation)."""
-    bvs = pd.DataFrame.from_records(BassinVieIndicator.objects.values("bv_code"))
-    if bvs.empty:
-        return pd.Series(communes["code"].values, index=communes["code"].values)
-    centres = communes[communes["code"].isin(set(bvs["bv_code"]))]
-    lat0 = np.radians(46.5)
-    xy = np.c_[communes["longitude"] * np.cos(lat0), communes["latitude"]]
-    cxy = np.c_[centres["longitude"] * np.cos(lat0), centres["latitude"]]
-    _, idx = cKDTree(cxy).query(xy)
-    return pd.Series(centres["code"].values[idx], index=communes["code"].values)
 
 
 def generate(departements: list[str], seed: int = DEFAULT_SEED) -> ImportReport:

@@ -1,0 +1,113 @@
+"""The demo login accounts: a coordinator and a professional, with random passwords.
+
+They are attached to a synthetic practitioner (see :mod:`maillage.demo.synthetic`) and written
+to ``<data folder>/demo-accounts.txt`` so that ``maillage demo`` can say where to find them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from django.db import transaction
+
+from maillage.demo.directory import _sync
+from maillage.directory.models import Practitioner
+
+DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
+COORDINATOR_USERNAME = "coordination"
+PROFESSIONAL_USERNAME = "docteur.demo"
+DEMO_GP_COMMUNE = "52121"  # Chaumont
+_FILE_HEADER = (
+    "# Comptes de démonstration de maillage — mots de passe aléatoires, propres à cette base.\n"
+    "# Ne pas utiliser en production. Format : identifiant<TAB>mot de passe\n"
+)
+
+
+def demo_accounts_path() -> Path:
+    """Where the demo passwords are written (the data folder, readable by its owner only)."""
+    from maillage.paths import data_home
+
+    return data_home() / DEMO_ACCOUNTS_FILE
+
+
+def _read_accounts(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    accounts = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        username, password = line.split("\t", 1)
+        accounts[username.strip()] = password.strip()
+    return accounts
+
+
+def _write_accounts(path: Path, accounts: dict[str, str]) -> None:
+    text = _FILE_HEADER + "".join(f"{u}\t{p}\n" for u, p in accounts.items())
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    os.chmod(path, 0o600)  # also tightens a file created earlier with a looser mode
+
+
+def demo_gp() -> Practitioner | None:
+    """The synthetic GP of Chaumont the professional demo account is linked to.
+
+    Chosen deterministically (the synthetic generation is seeded) so that re-running keeps the
+    same link; ``None`` when the synthetic practitioners were not generated.
+    """
+    return (
+        Practitioner.objects.filter(
+            synthetic=True,
+            roles__profession_code="10",
+            roles__specialty_code="SM54",
+            roles__location__commune_id=DEMO_GP_COMMUNE,
+        )
+        .order_by("family_name", "given_name", "pk")
+        .first()
+    )
+
+
+def ensure_demo_accounts() -> dict[str, str]:
+    """Create (once) the demo coordinator and professional accounts; return their passwords.
+
+    Passwords are random per installation — a demo reachable on a network must not have a
+    published password — and kept in ``<data folder>/demo-accounts.txt`` (mode 0600) so that
+    ``maillage demo`` can say where to find them. Re-running keeps the existing passwords; an
+    account whose password no longer matches the file gets a new one.
+    """
+    from django.contrib.auth import get_user_model
+
+    from maillage.accounts.models import Profile, Role
+
+    user_model = get_user_model()
+    path = demo_accounts_path()
+    known = _read_accounts(path)
+    gp = demo_gp()
+    wanted = [
+        (COORDINATOR_USERNAME, Role.COORDINATOR, None),
+        (PROFESSIONAL_USERNAME, Role.PROFESSIONAL, gp),
+    ]
+    passwords: dict[str, str] = {}
+    with transaction.atomic():
+        for username, role, practitioner in wanted:
+            password = known.get(username)
+            user = user_model.objects.filter(username=username).first()
+            if user is None:
+                password = password or secrets.token_urlsafe(12)
+                user = user_model.objects.create_user(username=username, password=password)
+            elif not password or not user.check_password(password):
+                password = secrets.token_urlsafe(12)
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            _sync(
+                Profile,
+                {"user": user},
+                {"role": role, "practitioner_id": practitioner.pk if practitioner else None},
+            )
+            passwords[username] = password
+    _write_accounts(path, passwords)
+    return passwords
