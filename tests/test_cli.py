@@ -128,3 +128,14 @@ def test_fhir_bundle_of_a_territory(cli_home, tmp_path):
     bundle = json.loads(out.read_text(encoding="utf-8"))
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
     assert len(read_annuaire_bundle(out).practitioners) > 20
+
+
+def test_import_missing_path_or_directory_is_one_line(tmp_path):
+    """A wrong path is a one-line French error (exit 2), not a traceback."""
+    missing = run(["import", "rpps", str(tmp_path / "absent.txt")], tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0 and "n'existe pas" in missing.stderr
+    folder = run(["import", "rpps", str(tmp_path)], tmp_path)
+    assert folder.returncode == 2
+    assert folder.stderr.strip().count("\n") == 0 and "est un dossier" in folder.stderr
+    assert "Traceback" not in missing.stderr + folder.stderr

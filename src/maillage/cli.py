@@ -37,7 +37,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_path(path: str | None) -> str | None:
+    """A one-line French error for a path that is not a readable file, else None."""
+    if path is None:
+        return None
+    where = Path(path)
+    if not where.exists():
+        return f"erreur : le fichier « {path} » n'existe pas."
+    if where.is_dir():
+        return f"erreur : « {path} » est un dossier ; indiquez le fichier à importer."
+    if not os.access(where, os.R_OK):
+        return f"erreur : le fichier « {path} » n'est pas lisible (droits)."
+    return None
+
+
 def cmd_import(args: argparse.Namespace) -> int:
+    problem = _check_path(args.path)
+    if problem:
+        _say(problem)
+        return 2
     _setup_django()
     from maillage.bootstrap import migrate, run_named_import
     from maillage.imports import isolation

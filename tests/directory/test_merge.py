@@ -269,3 +269,97 @@ def test_fhir_bundle_through_the_same_review(coordinator, demo_db):
     again = merge.stage(BUNDLE, "fhir", user=coordinator)
     by = sorted(r["match"]["by"] for r in again.rows)
     assert by == ["FINESS", "RPPS", "RPPS", "RPPS", "RPPS", "nom + adresse"]
+
+
+def _scoped_coordinator(name: str, territory: str):
+    from maillage.territory.services import save_territory
+
+    user = get_user_model().objects.create_user(name, password="x-Secret-123")
+    profile = Profile.objects.create(user=user, role=Role.COORDINATOR)
+    profile.territories.add(save_territory(territory))
+    return user
+
+
+CHAUMONT_ROWS = [
+    # the Chaumont hospital (Haute-Marne), by FINESS: an update
+    ["", "", "", "", "Centre hospitalier de Chaumont", "520000027", "", "52000", "Chaumont",
+     "03 99 99 99 99", ""],
+    # a new practice in Chaumont: a creation
+    ["Hors", "Champ", "", "Infirmière", "Cabinet hors champ", "", "1 rue de Verdun", "52000",
+     "Chaumont", "03 25 00 11 22", ""],
+]  # fmt: skip
+
+
+def test_merge_import_respects_the_coordinators_territories(tmp_path, demo_db):
+    """A coordinator of the Aube cannot change or create Haute-Marne entries by importing."""
+    hospital = Organization.objects.get(finess_et="520000027")
+    phone = hospital.phone
+    aube = _scoped_coordinator("aube", "departement:10")
+    staged = merge.stage(write_csv(tmp_path / "hm.csv", CHAUMONT_ROWS), "csv", user=aube)
+    assert [r["decision"] for r in staged.rows] == ["update", "create"]
+    refused = merge.refusals(staged, aube)
+    assert set(refused) == {0, 1}
+    assert "hors de vos territoires" in refused[0]["update"]
+    counts = merge.apply(staged, {}, aube)
+    assert counts == {"created": 0, "updated": 0, "ignored": 0, "refused": 2}
+    hospital.refresh_from_db()
+    assert hospital.phone == phone
+    assert not Practitioner.objects.filter(family_name="Hors").exists()
+    staged.refresh_from_db()
+    assert [r["decision"] for r in staged.rows] == ["refused", "refused"]
+
+    # the Haute-Marne coordinator may: the same file goes through
+    hm = _scoped_coordinator("hm", "departement:52")
+    again = merge.stage(write_csv(tmp_path / "hm2.csv", CHAUMONT_ROWS), "csv", user=hm)
+    assert merge.refusals(again, hm) == {}
+    assert merge.apply(again, {}, hm) == {"created": 1, "updated": 1, "ignored": 0}
+    hospital.refresh_from_db()
+    assert hospital.phone == "03 99 99 99 99"
+
+
+def test_merge_review_page_shows_refused_rows(client, tmp_path, demo_db):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    hospital = Organization.objects.get(finess_et="520000027")
+    phone = hospital.phone
+    aube = _scoped_coordinator("aube", "departement:10")
+    client.force_login(aube)
+    path = write_csv(tmp_path / "hm.csv", CHAUMONT_ROWS[:1])
+    upload = SimpleUploadedFile("hm.csv", path.read_bytes(), "text/csv")
+    client.post("/pro/importer/", {"file": upload, "format": "csv"})
+    staged = MergeImport.objects.get()
+    page = client.get(f"/pro/importer/{staged.pk}/").content.decode()
+    assert 'data-testid="refused-2"' in page and "hors de vos territoires" in page
+    # even a hand-made POST asking to update is refused, nothing written
+    response = client.post(
+        f"/pro/importer/{staged.pk}/", {"action": "apply", "decision-0": "update"}
+    )
+    assert response.status_code == 302
+    hospital.refresh_from_db()
+    assert hospital.phone == phone
+    staged.refresh_from_db()
+    assert staged.result == {"created": 0, "updated": 0, "ignored": 0, "refused": 1}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "message"),
+    [
+        ("csv", b"Nom;Pr\x81nom\nA;B\n", "ligne 1 : encodage non reconnu (octet 0x81)"),
+        ("csv", b"Nom;Prenom\nA;B\n" + b"C" * 200_000 + b";D\n", "ligne 3 : une cellule"),
+        ("fhir", b"[" * 100_000 + b"]" * 100_000, "trop profondément imbriqué"),
+    ],
+)
+def test_hostile_uploads_are_form_errors(client, demo_db, fmt, data, message):
+    """Bad encoding, a field over 128 KB, deeply nested JSON: a French form error, no 500,
+    nothing staged."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    user = get_user_model().objects.create_user("c", password="x-Secret-123")
+    Profile.objects.create(user=user, role=Role.COORDINATOR)
+    client.force_login(user)
+    name = "liste.json" if fmt == "fhir" else "liste.csv"
+    upload = SimpleUploadedFile(name, data, "application/octet-stream")
+    response = client.post("/pro/importer/", {"file": upload, "format": fmt})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not MergeImport.objects.exists()

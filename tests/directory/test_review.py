@@ -200,3 +200,37 @@ def test_months_ago():
     assert review.months_ago(12, dt.date(2024, 2, 29)) == dt.date(2023, 2, 28)
     assert review.months_ago(1, dt.date(2024, 3, 31)) == dt.date(2024, 2, 29)
     assert review.months_ago(18, dt.date(2024, 6, 15)) == dt.date(2022, 12, 15)
+
+
+def test_every_review_write_path_is_scoped_to_the_coordinators_territories(demo_db):
+    """A coordinator of the Aube cannot edit, confirm, publish or reject a Haute-Marne entry
+    (the merge import has its own test in test_merge.py)."""
+    from django.contrib.auth import get_user_model
+
+    from maillage.accounts.models import Profile, Role
+    from maillage.directory.models import Organization
+    from maillage.territory.services import save_territory
+
+    def coordinator(name: str, territory: str):
+        user = get_user_model().objects.create_user(name, password="x-Secret-123")
+        profile = Profile.objects.create(user=user, role=Role.COORDINATOR)
+        profile.territories.add(save_territory(territory))
+        return user
+
+    hospital = Organization.objects.get(finess_et="520000027")  # Chaumont, Haute-Marne
+    phone = hospital.phone
+    aube, hm = coordinator("aube", "departement:10"), coordinator("hm", "departement:52")
+    with pytest.raises(PermissionDenied):
+        review.edit(aube, hospital, {"phone": "03 99 99 99 99"})
+    with pytest.raises(PermissionDenied):
+        review.confirm(aube, hospital)
+    first = review.propose(hm, hospital, {"phone": "03 11 11 11 11"})
+    with pytest.raises(PermissionDenied):
+        review.publish(aube, first)
+    with pytest.raises(PermissionDenied):
+        review.reject(aube, first)
+    hospital.refresh_from_db()
+    assert hospital.phone == phone
+    review.publish(hm, first)  # the right coordinator may
+    hospital.refresh_from_db()
+    assert hospital.phone == "03 11 11 11 11"

@@ -94,6 +94,7 @@ class Column:
     choices: frozenset[str] | None = None
     na_values: tuple[str, ...] = ()
     may_be_absent: bool = False
+    max_length: int | None = None
 
     def describe(self) -> str:
         """The expectation, in words, used in error messages."""
@@ -406,6 +407,27 @@ def _convert_text_column(
             found=values.iloc[position],
         )
 
+    nul = values.str.contains("\x00", regex=False).fillna(False).astype(bool)
+    if nul.any():
+        position = _first(nul)
+        raise DataFormatError(
+            path,
+            "text without NUL bytes (\\x00), a sign of a binary or corrupted file",
+            line=int(lines[position]),
+            column=column.source,
+            found=values.iloc[position].replace("\x00", "\\x00"),
+        )
+    if column.max_length is not None:
+        long = (values.str.len() > column.max_length).fillna(False).astype(bool)
+        if long.any():
+            position = _first(long)
+            raise DataFormatError(
+                path,
+                f"at most {column.max_length} characters",
+                line=int(lines[position]),
+                column=column.source,
+                found=f"{len(values.iloc[position])} characters",
+            )
     empty = values == ""
     if column.na_values:
         empty |= values.isin(column.na_values)

@@ -326,6 +326,10 @@ _PRACTITIONER_COLUMNS = {
 }
 
 
+#: FHIR AdministrativeGender (the only values a Practitioner.gender may take).
+_GENDERS = frozenset({"male", "female", "other", "unknown"})
+
+
 def _practitioners(
     locator: JsonLocator, resources: list[tuple[int, Mapping[str, Any]]]
 ) -> pd.DataFrame:
@@ -358,9 +362,28 @@ def _practitioners(
             locator.fail(index, "resource.identifier", f'IDNPS "8{rpps}" for RPPS {rpps}', idnps)
         if rpps is None and idnps is not None and idnps.startswith("8"):
             rpps = idnps[1:]
+        gender = resource.get("gender")
+        if gender is not None and gender not in _GENDERS:
+            locator.fail(
+                index,
+                "resource.gender",
+                "one of "
+                + ", ".join(repr(g) for g in sorted(_GENDERS))
+                + " (FHIR AdministrativeGender)",
+                json_found(gender),
+            )
         names = [n for n in resource.get("name") or [] if isinstance(n, Mapping)]
         name = next((n for n in names if n.get("use") in ("usual", "official")), None)
         name = name or (names[0] if names else {})
+        for part, limit in (("family", 120),):
+            value = name.get(part)
+            if isinstance(value, str) and (len(value) > limit or "\x00" in value):
+                locator.fail(
+                    index,
+                    f"resource.name.{part}",
+                    f"at most {limit} characters, without NUL bytes",
+                    f"{len(value)} characters",
+                )
         qualifications = [q.get("code") for q in resource.get("qualification") or []]
         rows.append(
             {

@@ -116,15 +116,15 @@ _COLUMNS = [
         expected='the national id: "8" + RPPS, or "0" + ADELI',
     ),
     Column("Code civilité d'exercice", "title", **_OPT),
-    Column("Nom d'exercice", "family_name"),
-    Column("Prénom d'exercice", "given_name", **_OPT),
+    Column("Nom d'exercice", "family_name", max_length=120),
+    Column("Prénom d'exercice", "given_name", max_length=120, **_OPT),
     Column(
         "Code profession", "profession_code", pattern=r"\d{2}", expected="a 2-digit profession code"
     ),
     Column("Libellé profession", "profession_label"),
     Column("Code catégorie professionnelle", "category_code", **_OPT),
     Column("Code type savoir-faire", "specialty_type_code", **_OPT),
-    Column("Code savoir-faire", "specialty_code", **_OPT),
+    Column("Code savoir-faire", "specialty_code", max_length=8, **_OPT),
     Column("Libellé savoir-faire", "specialty_label", **_OPT),
     Column("Code mode exercice", "mode_code", choices=frozenset({"L", "S", "B"}), **_OPT),
     Column("Libellé mode exercice", "mode_label", **_OPT),
@@ -140,12 +140,12 @@ _COLUMNS = [
         expected=FINESS_CODE_TEXT,
         **_OPT,
     ),
-    Column("Raison sociale site", "structure_name", **_OPT),
-    Column("Enseigne commerciale site", "trade_name", **_OPT),
+    Column("Raison sociale site", "structure_name", max_length=250, **_OPT),
+    Column("Enseigne commerciale site", "trade_name", max_length=250, **_OPT),
     Column("Numéro Voie (coord. structure)", "street_number", **_OPT),
     Column("Indice répétition voie (coord. structure)", "street_number_suffix", **_OPT),
     Column("Libellé type de voie (coord. structure)", "street_type", **_OPT),
-    Column("Libellé Voie (coord. structure)", "street_name", **_OPT),
+    Column("Libellé Voie (coord. structure)", "street_name", max_length=300, **_OPT),
     Column("Bureau cedex (coord. structure)", "post_office", **_OPT),
     Column("Code postal (coord. structure)", "postal_code", **_OPT),
     Column(
@@ -266,6 +266,23 @@ def read_rpps_activities(path: PathLike) -> pd.DataFrame:
             "a 5-digit postal code for an address in France",
             _at(frame, position, "postal_code"),
         )
+    # One person, one name: lines of the same RPPS number that disagree on it are refused.
+    for column in ("family_name", "given_name"):
+        names = frame[column].fillna("")
+        first = names.groupby(frame["identifier"], sort=False).transform("first")
+        bad = (names != first).to_numpy(dtype=bool)
+        if bad.any():
+            position = int(np.flatnonzero(bad)[0])
+            same = (frame["identifier"] == frame["identifier"].iloc[position]).to_numpy(dtype=bool)
+            earlier = int(np.flatnonzero(same)[0])
+            table.fail(
+                position,
+                column,
+                f"the same {table.sources[column]!r} on every line of identifier "
+                f"{frame['identifier'].iloc[position]} (line {int(table.lines[earlier])} says "
+                f"{first.iloc[position]!r})",
+                _at(frame, position, column),
+            )
     return _shape(frame)
 
 

@@ -61,10 +61,18 @@ def _delete_ids(model, ids: list[int]) -> None:
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks})", batch)
 
 
-def _bulk_upsert(model, constants: dict, columns: list[str], rows, conflict: str | None = None):
+def _bulk_upsert(
+    model,
+    constants: dict,
+    columns: list[str],
+    rows,
+    conflict: str | None = None,
+    update: list[str] | None = None,
+):
     """Insert ``rows`` (tuples of ``columns`` values, plus ``constants`` on every row) without
     model instances: COPY through a temporary table on PostgreSQL, executemany on SQLite. With
-    ``conflict`` (a unique column), existing rows are updated (``ON CONFLICT DO UPDATE``)."""
+    ``conflict`` (a unique column), existing rows are updated (``ON CONFLICT DO UPDATE``) —
+    every column but ``conflict``, or only ``update`` when given."""
     from django.db import connection
 
     q = connection.ops.quote_name
@@ -74,7 +82,8 @@ def _bulk_upsert(model, constants: dict, columns: list[str], rows, conflict: str
     cols = ", ".join(q(c) for c in all_columns)
     upsert_sql = ""
     if conflict:
-        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns if c != conflict)
+        kept = update if update is not None else [c for c in columns if c != conflict]
+        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in kept)
         upsert_sql = f" ON CONFLICT ({q(conflict)}) DO UPDATE SET {sets}"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

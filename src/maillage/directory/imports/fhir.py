@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from maillage import opendata
+from maillage.directory.fhir.resources import PSEUDO_RPPS_PREFIX
 from maillage.directory.imports.common import (
     _str,
 )
@@ -19,6 +20,19 @@ from maillage.directory.models import (
 )
 from maillage.imports import ImportReport, run_import
 from maillage.territory.models import Commune
+
+
+def _own_organization(fhir_id: str, finess: str | None, name: str) -> Organization | None:
+    """The structure a resource of maillage's own FHIR export describes: its id is our primary
+    key and its FINESS (or, without one, its name) agrees. None for any other resource."""
+    if not fhir_id.isdigit() or len(fhir_id) > 12:
+        return None
+    org = Organization.objects.filter(pk=int(fhir_id)).exclude(source=Source.FHIR).first()
+    if org is None or (org.finess_et or None) != finess:
+        return None
+    if finess is None and org.name[:250] != name:
+        return None
+    return org
 
 
 def import_fhir_bundle(path: Path) -> ImportReport:
@@ -44,6 +58,15 @@ def import_fhir_bundle(path: Path) -> ImportReport:
                 "commune_id": commune,
                 "source": Source.FHIR,
             }
+            own = _own_organization(_str(r.fhir_id), finess, defaults["name"])
+            if own is not None:
+                # maillage's own export read back (its resource ids are our primary keys):
+                # the structure stays as it is, with its places, no FHIR copy of them.
+                org_ids[r.fhir_id] = own.id
+                mine = Location.objects.filter(organization=own).first()
+                if mine is not None:
+                    locations[r.fhir_id] = mine.id
+                continue
             if finess:
                 org, _ = Organization.objects.update_or_create(finess_et=finess, defaults=defaults)
             else:
@@ -67,7 +90,19 @@ def import_fhir_bundle(path: Path) -> ImportReport:
                 )
                 locations[r.fhir_id] = location.id
         people: dict[str, int] = {}
+        known: set[int] = set()  # maillage's own records met again (their roles are here)
+        stand_ins = 0
         for r in bundle.practitioners.itertuples():
+            if _str(r.rpps).startswith(PSEUDO_RPPS_PREFIX):
+                # A stand-in RPPS ("99" + primary key) of a record without one, written by
+                # maillage's own FHIR export: the same record, never a new real practitioner.
+                own = Practitioner.objects.filter(pk=int(r.rpps[2:]), rpps=None).first()
+                if own is None:
+                    stand_ins += 1
+                    continue
+                people[r.fhir_id] = own.id
+                known.add(own.id)
+                continue
             p, _ = Practitioner.objects.update_or_create(
                 rpps=r.rpps,
                 defaults={
@@ -80,13 +115,16 @@ def import_fhir_bundle(path: Path) -> ImportReport:
             )
             people[r.fhir_id] = p.id
             people[r.rpps] = p.id
-        PractitionerRole.objects.filter(
-            practitioner_id__in=set(people.values()), source=Source.FHIR
-        ).delete()
+        old_roles = set(
+            PractitionerRole.objects.filter(
+                practitioner_id__in=set(people.values()), source=Source.FHIR
+            ).values_list("id", flat=True)
+        )
+        PractitionerRole.objects.filter(pk__in=old_roles).delete()
         roles = []
         for r in bundle.roles.itertuples():
             pid = people.get(_str(r.practitioner_fhir_id)) or people.get(_str(r.rpps))
-            if pid is None:
+            if pid is None or pid in known:
                 continue
             roles.append(
                 PractitionerRole(
@@ -100,7 +138,17 @@ def import_fhir_bundle(path: Path) -> ImportReport:
                     source=Source.FHIR,
                 )
             )
-        PractitionerRole.objects.bulk_create(roles)
+        created = PractitionerRole.objects.bulk_create(roles)
+        from maillage.directory.search import service as search
+
+        new_roles = {r.pk for r in created if r.pk is not None} or set(
+            PractitionerRole.objects.filter(
+                practitioner_id__in=set(people.values()), source=Source.FHIR
+            ).values_list("id", flat=True)
+        )
+        search.reindex_ids("role", old_roles | new_roles)
+        search.reindex_ids("organization", set(org_ids.values()))
+        report.skipped["identifiants RPPS provisoires inconnus"] = stand_ins
         report.counts["structures"] = len(org_ids)
         report.counts["professionnels"] = len(bundle.practitioners)
         report.counts["activités"] = len(roles)

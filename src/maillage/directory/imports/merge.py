@@ -271,15 +271,28 @@ def read_table(data: bytes, fmt: str, name: str = "fichier") -> tuple[list[str],
     if len(data) > MAX_BYTES:
         raise MergeFileError(f"{name} : fichier trop gros (maximum {MAX_BYTES // 1_000_000} Mo)")
     if fmt == "csv":
+        text = None
         for encoding in ("utf-8-sig", "cp1252"):
             try:
                 text = data.decode(encoding)
                 break
-            except UnicodeDecodeError:
-                continue
+            except UnicodeDecodeError as exc:
+                error = exc
+        if text is None:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise MergeFileError(
+                f"{name}, ligne {line} : encodage non reconnu (octet 0x{data[error.start]:02x}) ; "
+                "enregistrez le fichier en UTF-8"
+            )
         first = text.split("\n", 1)[0]
         delimiter = max(";,\t", key=first.count) if first else ";"
-        raw = list(enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1))
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        try:
+            raw = list(enumerate(reader, start=1))
+        except csv.Error as exc:
+            too_big = "field larger than field limit" in str(exc)
+            what = "une cellule dépasse 128 Ko" if too_big else f"ligne CSV illisible ({exc})"
+            raise MergeFileError(f"{name}, ligne {reader.line_num} : {what}") from exc
     elif fmt == "xlsx":
         import zipfile
 
@@ -332,6 +345,8 @@ def _bundle_table(data: bytes, name: str) -> tuple[list[str], list[dict]]:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MergeFileError(f"{name} : ce n'est pas un document JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise MergeFileError(f"{name} : document JSON trop profondément imbriqué") from exc
     if not isinstance(document, dict):
         raise MergeFileError(f"{name} : un Bundle FHIR (objet JSON) est attendu")
     try:
@@ -861,6 +876,66 @@ def _create(row: dict, user: Any, reason: str) -> list[Any]:
     return created
 
 
+def _targets(row: dict) -> list[Any]:
+    """The directory entries applying ``row`` would change or create (unsaved for a creation).
+
+    Used to check the coordinator's scope before anything is written: an update touches the
+    matched entry (and, for a practitioner, the place of the role :func:`_update` picks); a
+    creation puts a new entry in the row's commune.
+    """
+    data, match = row["data"], row["match"]
+    if row["decision"] == "update" and match is not None:
+        if match["model"] == "organization":
+            org = Organization.objects.filter(pk=match["id"]).first()
+            return [org] if org is not None else []
+        person = Practitioner.objects.filter(pk=match["id"]).first()
+        if person is None:
+            return []
+        role = _role_to_update(person, data)
+        return [person] + ([role.location] if role is not None else [])
+    if row["decision"] == "create":
+        commune = data.get("commune") or None
+        if row["kind"] == "organization":
+            return [Organization(commune_id=commune)]
+        return [Location(commune_id=commune)]  # the place the new role will be at
+    return []
+
+
+def refusal(row: dict, user: Any, decision: str | None = None) -> str | None:
+    """Why ``user`` may not apply ``row`` with ``decision`` (default: the row's), or None.
+
+    A coordinator scoped to some territories only changes or creates entries inside them
+    (``accounts.permissions.can(user, "edit", entry)``, the same check as the review screen).
+    """
+    decision = decision or row["decision"]
+    if decision not in ("create", "update") or row["errors"] or not row["kind"]:
+        return None
+    match = row["match"]
+    if decision == "update" and (match is None or match["model"] == "file"):
+        return None  # not a valid decision; apply() says so
+    targets = _targets({**row, "decision": decision})
+    if all(can(user, "edit", t) for t in targets):
+        return None
+    if decision == "update":
+        return "refusée : la fiche existante est hors de vos territoires"
+    return "refusée : la commune est hors de vos territoires"
+
+
+def refusals(merge_import: MergeImport, user: Any) -> dict[int, dict[str, str]]:
+    """Per row position, the decisions ``user`` may not take and why (see :func:`refusal`)."""
+    result: dict[int, dict[str, str]] = {}
+    for position, row in enumerate(merge_import.rows):
+        refused = {d: m for d in ("update", "create") if (m := refusal(row, user, d))}
+        if refused:
+            result[position] = refused
+    return result
+
+
+def _role_to_update(person: Practitioner, data: Mapping[str, Any]) -> PractitionerRole | None:
+    roles = person.roles.select_related("location").filter(location__isnull=False)
+    return roles.filter(location__commune_id=data["commune"]).first() or roles.first()
+
+
 def _update(row: dict, user: Any, reason: str) -> list[Any]:
     data, match = row["data"], row["match"]
     touched: list[Any] = []
@@ -883,8 +958,7 @@ def _update(row: dict, user: Any, reason: str) -> list[Any]:
         values["given_name"] = data["given_name"]
     if _fill(person, values):
         touched.append(_save(person, user, reason))
-    roles = person.roles.select_related("location").filter(location__isnull=False)
-    role = roles.filter(location__commune_id=data["commune"]).first() or roles.first()
+    role = _role_to_update(person, data)
     if role is not None:
         location = role.location
         contact = {k: data[k] for k in ("address", "postal_code", "phone", "email", "website")}
@@ -938,6 +1012,13 @@ def apply(
                     "l'annuaire ; choisissez « mettre à jour »"
                 )
     counts = {"created": 0, "updated": 0, "ignored": 0}
+    for row, staged_row in zip(rows, merge_import.rows, strict=True):
+        why = refusal(row, user)
+        if why is None and row["decision"] == "ignore":
+            why = refusal(row, user, staged_row["decision"])  # ignored because refused
+        if why is not None:
+            row["decision"] = "refused"
+            row["refusal"] = why
     reason = f"import n° {merge_import.pk}"
     written: list[Any] = []
     with transaction.atomic():
@@ -951,6 +1032,8 @@ def apply(
             elif row["decision"] == "update":
                 written += _update(row, user, reason)
                 counts["updated"] += 1
+            elif row["decision"] == "refused":  # out of the user's territories
+                counts["refused"] = counts.get("refused", 0) + 1
             else:
                 counts["ignored"] += 1
         from maillage.directory.search.service import reindex_objects

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
@@ -124,11 +125,27 @@ def import_rpps(path: Path) -> ImportReport:
                     "id", "name", "address", "commune_id"
                 )
             }
-        # The extract is the full list of a practitioner's activities: replace them.
+        # The extract is the full list of a practitioner's activities. Roles keep their id (and
+        # so their public URL, their proposals and the fields coordinators published, such as
+        # "accepts new patients", which the extract does not carry): a line matches the known
+        # role with the same (practitioner, structure, place, profession, specialty, mode), else
+        # one with the same (practitioner, profession, specialty) that moved or changed mode,
+        # which is updated in place. Only roles no line describes any more are deleted.
         person_ids = sorted(set(by_rpps.values()))
         old_roles = _ids_in(PractitionerRole, "practitioner_id", person_ids, source=Source.RPPS)
-        _delete_ids(PractitionerRole, old_roles)
-        roles = []
+        exact: dict[tuple, list[int]] = defaultdict(list)
+        loose: dict[tuple, list[int]] = defaultdict(list)
+        for start in range(0, len(person_ids), 900):
+            for rid, pid, org, loc, prof, spec, mode in PractitionerRole.objects.filter(
+                practitioner_id__in=person_ids[start : start + 900], source=Source.RPPS
+            ).values_list(
+                "id", "practitioner_id", "organization_id", "location_id",
+                "profession_code", "specialty_code", "mode_code",
+            ).order_by("id"):  # fmt: skip
+                exact[(pid, org, loc, prof, spec, mode)].append(rid)
+                loose[(pid, prof, spec)].append(rid)
+        taken: set[int] = set()
+        lines: list[tuple] = []
         skipped = 0
         for rpps, finess, name, address, code, prof, spec, mode in zip(
             df["rpps"], df["finess_site"], stored, addresses, commune_codes,
@@ -138,41 +155,58 @@ def import_rpps(path: Path) -> ImportReport:
             finess = _str(finess)
             if location is None and not finess:
                 skipped += 1
-            roles.append(
-                (
-                    by_rpps[rpps],
-                    orgs.get(finess),
-                    location,
-                    _str(prof),
-                    _str(spec),
-                    _str(mode),
-                    1.0,
-                    True,
-                    False,
-                    Source.RPPS,
-                    False,
-                    now,
-                )  # fmt: skip
-            )
+            line = (by_rpps[rpps], orgs.get(finess), location, _str(prof), _str(spec), _str(mode))
+            same = exact.get(line)
+            while same and same[-1] in taken:
+                same.pop()
+            if same:
+                taken.add(same.pop())
+                lines.append((None, line))  # unchanged
+            else:
+                lines.append((0, line))
+        new_rows, moved = [], []
+        for state, line in lines:
+            if state is None:
+                continue
+            pid, org, loc, prof, spec, mode = line
+            candidates = loose.get((pid, prof, spec), [])
+            while candidates and candidates[-1] in taken:
+                candidates.pop()
+            if candidates:
+                rid = candidates.pop()
+                taken.add(rid)
+                moved.append((rid, pid, org, loc, prof, spec, mode, 1.0, True, False,
+                              Source.RPPS, False, now))  # fmt: skip
+            else:
+                new_rows.append((pid, org, loc, prof, spec, mode, 1.0, True, False,
+                                 Source.RPPS, False, now))  # fmt: skip
+        del lines, exact, loose
+        gone = [rid for rid in old_roles if rid not in taken]
+        _delete_ids(PractitionerRole, gone)
+        role_columns = [
+            "practitioner_id",
+            "organization_id",
+            "location_id",
+            "profession_code",
+            "specialty_code",
+            "mode_code",
+            "fte",
+            "active",
+            "teleconsultation",
+            "source",
+            "synthetic",
+            "updated_at",
+        ]
         _bulk_upsert(
             PractitionerRole,
             {},
-            [
-                "practitioner_id",
-                "organization_id",
-                "location_id",
-                "profession_code",
-                "specialty_code",
-                "mode_code",
-                "fte",
-                "active",
-                "teleconsultation",
-                "source",
-                "synthetic",
-                "updated_at",
-            ],  # fmt: skip
-            roles,
+            ["id", *role_columns],
+            moved,
+            conflict="id",
+            update=["organization_id", "location_id", "mode_code", "updated_at"],
         )
+        _bulk_upsert(PractitionerRole, {}, role_columns, new_rows)
+        roles = range(len(taken) + len(new_rows))
         report.counts["professionnels"] = len(by_rpps)
         report.counts["activités"] = len(roles)
         report.skipped["activités sans lieu localisable"] = skipped

@@ -519,8 +519,9 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _row_view(position: int, row: dict) -> dict[str, Any]:
+def _row_view(position: int, row: dict, refused: dict[str, str] | None = None) -> dict[str, Any]:
     data = row["data"]
+    refused = refused or {}
     if row["kind"] == "practitioner":
         title = " ".join(x for x in (data["given_name"], data["family_name"]) if x)
         detail = PROFESSIONS.get(data["profession_code"], "")
@@ -538,6 +539,10 @@ def _row_view(position: int, row: dict) -> dict[str, Any]:
             choices.insert(0, "create")
         if row["match"] is not None and row["match"]["model"] != "file":
             choices.insert(0, "update")
+    choices = [c for c in choices if c not in refused]
+    refusal = row.get("refusal") or (
+        refused.get(row["decision"]) if row["decision"] in refused else ""
+    )
     return {
         "position": position,
         "row": row,
@@ -550,7 +555,8 @@ def _row_view(position: int, row: dict) -> dict[str, Any]:
         "where": where,
         "contact": " · ".join(x for x in (data["phone"], data["email"]) if x),
         "choices": [(c, merge.DECISIONS[c]) for c in choices],
-        "decision_label": merge.DECISIONS.get(row["decision"], row["decision"]),
+        "decision_label": merge.DECISIONS.get(row["decision"], "refusée"),
+        "refusal": refusal,
     }
 
 
@@ -578,10 +584,18 @@ def import_review(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 f"Import appliqué : {counts['created']} fiche(s) créée(s), {counts['updated']} "
-                f"mise(s) à jour, {counts['ignored']} ligne(s) ignorée(s).",
+                f"mise(s) à jour, {counts['ignored']} ligne(s) ignorée(s)"
+                + (
+                    f", {counts['refused']} refusée(s) hors de vos territoires."
+                    if counts.get("refused")
+                    else "."
+                ),
             )
             return redirect("pro:import_review", pk=pk)
-    rows = [_row_view(i, r) for i, r in enumerate(staged.rows)]
+    refused = (
+        merge.refusals(staged, request.user) if staged.status == MergeImport.Status.STAGED else {}
+    )
+    rows = [_row_view(i, r, refused.get(i)) for i, r in enumerate(staged.rows)]
     return _page(
         request,
         "import_review.html",
