@@ -210,3 +210,23 @@ def test_fhir_unexpected_exception_is_an_operation_outcome_500(client, demo_db, 
     monkeypatch.setattr(fhir_views.fhir, "build", broken)
     body = outcome(client.get("/fhir/Practitioner?_count=1"), 500)
     assert body["issue"][0]["code"] == "exception"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/directory/actions?q=%1D%00%C2%B8&page=2",
+        "/api/directory/search?q=m%00decin",
+        "/api/directory/actions?tag=x&kind%00=1",
+    ],
+)
+def test_nul_character_in_a_parameter_is_a_400_not_a_database_error(client, url):
+    # PostgreSQL refuses NUL in any string: schemathesis found this as a 500 there
+    body = api_error(client.get(url), 400, "requete_invalide")
+    assert "caractère nul" in body["detail"]
+
+
+def test_nul_character_under_fhir_and_pages(client):
+    outcome(client.get("/fhir/Practitioner?name=a%00b"), 400)
+    response = client.get("/annuaire/?q=a%00b")
+    assert response.status_code == 400 and "caractère nul" in response.content.decode()

@@ -11,6 +11,10 @@ tests of the limits themselves).
 
 Anonymous writes to ``/api/`` (POST, PUT, PATCH, DELETE) answer 401 with the API's error body,
 whatever the method or path, as ``docs/api.md`` promises: not a CSRF 403 nor a 405.
+
+A query parameter holding a NUL character (``%00``) answers 400 in the same way before any view
+runs: no text field of maillage may hold one, and PostgreSQL refuses them in any string (a
+search for ``q=%00`` was a server error there).
 """
 
 from __future__ import annotations
@@ -46,23 +50,40 @@ def _json(status: int, detail: str, code: str) -> HttpResponse:
                         content_type="application/json; charset=utf-8")  # fmt: skip
 
 
-def too_many(request: HttpRequest, name: str, retry_after: int) -> HttpResponse:
-    detail = f"trop de requêtes ({name}) depuis ce client : réessayez dans {retry_after} s"
+def refusal(
+    request: HttpRequest, status: int, detail: str, code: str, fhir_code: str
+) -> HttpResponse:
+    """An error in the language of the side of the site asked: the API's documented body, a
+    FHIR OperationOutcome (issue code ``fhir_code``) under ``/fhir/``, French text elsewhere."""
     if request.path.startswith("/fhir/"):
         from maillage.directory.fhir import resources as fhir
 
-        response = HttpResponse(
-            json.dumps(fhir.operation_outcome("throttled", detail), ensure_ascii=False),
-            status=429,
+        return HttpResponse(
+            json.dumps(fhir.operation_outcome(fhir_code, detail), ensure_ascii=False),
+            status=status,
             content_type=f"{fhir.FHIR_CONTENT_TYPE}; charset=utf-8",
         )
-    elif request.path.startswith("/api/"):
-        response = _json(429, detail, "trop_de_requetes")
-    else:
-        response = HttpResponse(detail.capitalize() + ".", status=429,
-                                content_type="text/plain; charset=utf-8")  # fmt: skip
+    if request.path.startswith("/api/"):
+        return _json(status, detail, code)
+    return HttpResponse(detail[:1].upper() + detail[1:] + ".", status=status,
+                        content_type="text/plain; charset=utf-8")  # fmt: skip
+
+
+def too_many(request: HttpRequest, name: str, retry_after: int) -> HttpResponse:
+    detail = f"trop de requêtes ({name}) depuis ce client : réessayez dans {retry_after} s"
+    response = refusal(request, 429, detail, "trop_de_requetes", "throttled")
     response["Retry-After"] = str(retry_after)
     return response
+
+
+def nul_parameter(request: HttpRequest) -> HttpResponse | None:
+    """400 when a query parameter (name or value) holds a NUL character, else None."""
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            shown = name.replace("\x00", "\\0")[:40]
+            detail = f"le paramètre « {shown} » contient un caractère nul (%00), refusé"
+            return refusal(request, 400, detail, "requete_invalide", "invalid")
+    return None
 
 
 def check(request: HttpRequest) -> HttpResponse | None:
@@ -99,6 +120,9 @@ class RateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        refused = nul_parameter(request)
+        if refused is not None:
+            return refused
         if (
             request.path.startswith("/api/")
             and request.method not in SAFE_METHODS
