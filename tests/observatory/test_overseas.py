@@ -44,6 +44,9 @@ def test_overseas_departement_report_and_dashboard(demo_db, client, code):
     assert NO_COORDINATES in page
     assert 'data-testid="no-map"' in page
     assert 'data-testid="kpi-population"' in page
+    # the directory has nobody there: the GP count is unknown, never shown as 0
+    gp_card = page.split('data-testid="kpi-gp"', 1)[1].split('data-testid="kpi-access"', 1)[0]
+    assert "n.d." in gp_card and ">0<" not in gp_card.replace(" ", "")
     report = _body(client.get(f"/territoires/departement-{code}/diagnostic.html"))
     assert NO_COORDINATES in report
     figures = client.get(f"/territoires/departement-{code}/diagnostic.json").json()

@@ -164,6 +164,9 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "apl_dep": figures["apl_drees_reference"]["departement"].get(last) if last else None,
             "below": figures["apl_below_2_5"].get(last) if last else None,
             "gp": figures["offer"].get("medecin_generaliste"),
+            # no professional of the directory works here (e.g. overseas, outside the demo's
+            # départements): the count is unknown, not zero
+            "offer_unknown": all(not o["count"] for o in figures["offer"].values()),
             "emergency": emergency,
             "offer": figures["offer"].values(),
             "missing_offer": [
