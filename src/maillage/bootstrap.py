@@ -319,6 +319,9 @@ def _warm_up() -> None:
     from maillage.directory.search.service import load_index
 
     load_index()  # the directory search index, in memory: the first visitor does not wait
+    from maillage.territory import search as territory_search
+
+    territory_search.search("52")  # the territory picker's names (about 2 s to build)
 
 
 def needs_preparation() -> bool:
