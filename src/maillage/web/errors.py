@@ -42,24 +42,35 @@ def is_busy(exc: BaseException | None) -> bool:
     return False
 
 
-def busy_response(request: HttpRequest) -> HttpResponse:
-    path = request.path
-    if path.startswith("/fhir/"):
-        body = {
+def side_error(
+    request: HttpRequest, status: int, detail: str, code: str, fhir_code: str, page: str = ""
+) -> HttpResponse:
+    """An error in the language of the side of the site asked, the one shape for every layer
+    that answers before or around the views: the API's documented body (``{"detail", "code",
+    "fields"}``), a FHIR OperationOutcome (issue code ``fhir_code``) under ``/fhir/``, else
+    ``page`` (HTML) or the French sentence as text."""
+    if request.path.startswith("/fhir/"):
+        outcome = {
             "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "transient", "diagnostics": BUSY_MESSAGE}],
+            "issue": [{"severity": "error", "code": fhir_code, "diagnostics": detail}],
         }
-        response = HttpResponse(
-            json.dumps(body, ensure_ascii=False), status=503,
-            content_type="application/fhir+json; charset=utf-8",
-        )  # fmt: skip
-    elif path.startswith("/api/"):
-        response = HttpResponse(
-            json.dumps({"detail": BUSY_MESSAGE}, ensure_ascii=False), status=503,
-            content_type="application/json; charset=utf-8",
-        )  # fmt: skip
-    else:
-        response = HttpResponse(BUSY_PAGE.format(message=BUSY_MESSAGE), status=503)
+        return HttpResponse(json.dumps(outcome, ensure_ascii=False), status=status,
+                            content_type="application/fhir+json; charset=utf-8")  # fmt: skip
+    if request.path.startswith("/api/"):
+        body = {"detail": detail, "code": code, "fields": None}
+        return HttpResponse(json.dumps(body, ensure_ascii=False), status=status,
+                            content_type="application/json; charset=utf-8")  # fmt: skip
+    if page:
+        return HttpResponse(page, status=status)
+    return HttpResponse(detail[:1].upper() + detail[1:] + ".", status=status,
+                        content_type="text/plain; charset=utf-8")  # fmt: skip
+
+
+def busy_response(request: HttpRequest) -> HttpResponse:
+    response = side_error(
+        request, 503, BUSY_MESSAGE, "serveur_occupe", "transient",
+        page=BUSY_PAGE.format(message=BUSY_MESSAGE),
+    )  # fmt: skip
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response

@@ -19,7 +19,6 @@ search for ``q=%00`` was a server error there).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -28,6 +27,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+from maillage.web.errors import side_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -44,34 +45,9 @@ def _client(request: HttpRequest) -> str:
     return "ip" + (request.META.get("REMOTE_ADDR") or "unknown")
 
 
-def _json(status: int, detail: str, code: str) -> HttpResponse:
-    body = {"detail": detail, "code": code, "fields": None}
-    return HttpResponse(json.dumps(body, ensure_ascii=False), status=status,
-                        content_type="application/json; charset=utf-8")  # fmt: skip
-
-
-def refusal(
-    request: HttpRequest, status: int, detail: str, code: str, fhir_code: str
-) -> HttpResponse:
-    """An error in the language of the side of the site asked: the API's documented body, a
-    FHIR OperationOutcome (issue code ``fhir_code``) under ``/fhir/``, French text elsewhere."""
-    if request.path.startswith("/fhir/"):
-        from maillage.directory.fhir import resources as fhir
-
-        return HttpResponse(
-            json.dumps(fhir.operation_outcome(fhir_code, detail), ensure_ascii=False),
-            status=status,
-            content_type=f"{fhir.FHIR_CONTENT_TYPE}; charset=utf-8",
-        )
-    if request.path.startswith("/api/"):
-        return _json(status, detail, code)
-    return HttpResponse(detail[:1].upper() + detail[1:] + ".", status=status,
-                        content_type="text/plain; charset=utf-8")  # fmt: skip
-
-
 def too_many(request: HttpRequest, name: str, retry_after: int) -> HttpResponse:
     detail = f"trop de requêtes ({name}) depuis ce client : réessayez dans {retry_after} s"
-    response = refusal(request, 429, detail, "trop_de_requetes", "throttled")
+    response = side_error(request, 429, detail, "trop_de_requetes", "throttled")
     response["Retry-After"] = str(retry_after)
     return response
 
@@ -82,7 +58,7 @@ def nul_parameter(request: HttpRequest) -> HttpResponse | None:
         if "\x00" in name or any("\x00" in value for value in values):
             shown = name.replace("\x00", "\\0")[:40]
             detail = f"le paramètre « {shown} » contient un caractère nul (%00), refusé"
-            return refusal(request, 400, detail, "requete_invalide", "invalid")
+            return side_error(request, 400, detail, "requete_invalide", "invalid")
     return None
 
 
@@ -128,10 +104,12 @@ class RateLimitMiddleware:
             and request.method not in SAFE_METHODS
             and not request.user.is_authenticated
         ):
-            return _json(
+            return side_error(
+                request,
                 401,
                 "authentification requise : les écritures demandent une session connectée",
                 "authentification_requise",
+                "login",
             )
         limited = check(request)
         if limited is not None:
