@@ -93,6 +93,24 @@ INSTALLED_APPS = [
     "maillage.exports",
 ]
 
+# The cache holds the rate-limit counters (maillage.web.ratelimit). The default is Django's
+# local-memory cache: right for the one process of ``maillage serve``. A site served by several
+# processes or machines shares one Redis: MAILLAGE_CACHE_URL=redis://127.0.0.1:6379/0.
+if os.environ.get("MAILLAGE_CACHE_URL"):
+    _cache_url = os.environ["MAILLAGE_CACHE_URL"]
+    if not _cache_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "MAILLAGE_CACHE_URL doit être une adresse Redis (redis://hôte:port/base, rediss:// "
+            f"ou unix://) : « {_cache_url} » n'en est pas une."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "maillage",
+        }
+    }
+
 # Background work (export builds…): Django's task framework with its database backend, worked
 # off by a thread of ``maillage serve`` in the embedded default and by ``maillage worker``
 # processes in deployments (docs/architecture.md, "Exports").

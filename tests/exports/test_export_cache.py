@@ -212,3 +212,27 @@ def test_pdf_report_in_background_then_served(client, demo_db, worker):
     assert done.status_code == 200 and done["Content-Type"] == "application/pdf"
     assert _body(done).startswith(b"%PDF")
     assert client.get(url, HTTP_IF_NONE_MATCH=done["ETag"]).status_code == 304
+
+
+def test_the_waiting_page_says_when_no_worker_runs(
+    client, demo_db, export_root, caplog, monkeypatch
+):
+    from maillage.exports import worker
+    from maillage.exports.worker import NO_WORKER_MESSAGE, heartbeat, worker_alive
+
+    monkeypatch.setattr(worker, "_last_warning", 0.0)  # the log says it once a minute
+
+    url = "/api/territories/departement:52/fhir-bundle"
+    assert not worker_alive()
+    first = client.get(url)
+    assert first.status_code == 202
+    data = json.loads(first.content)
+    assert data["worker"] is False and data["message"] == NO_WORKER_MESSAGE
+    page = client.get(url, HTTP_ACCEPT="text/html").content.decode()
+    assert "maillage worker" in page
+    assert json.loads(client.get(data["status_url"]).content)["worker"] is False
+    assert "no worker has been seen" in caplog.text
+
+    with heartbeat(interval=0.05):  # what a running worker does
+        status = json.loads(client.get(data["status_url"]).content)
+    assert status["worker"] is True and status["message"] == cache.PENDING_MESSAGE

@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 
+from maillage.exports.worker import NO_WORKER_MESSAGE, warn_no_worker, worker_alive
 from maillage.paths import data_home
 
 log = logging.getLogger(__name__)
@@ -326,12 +327,24 @@ def _wait(export: Export, seconds: float) -> dict[str, Any]:
     return status
 
 
+def with_worker_state(status: dict[str, Any]) -> dict[str, Any]:
+    """``status`` plus ``worker``: False when a document is queued and no worker is running
+    (its message then says so instead of "waiting")."""
+    if status.get("state") != "pending":
+        return status
+    if worker_alive():
+        return {**status, "worker": True}
+    warn_no_worker()
+    return {**status, "worker": False, "message": NO_WORKER_MESSAGE}
+
+
 def status_url(export: Export) -> str:
     return reverse("exports:status", kwargs={"kind": export.kind, "token": export.key})
 
 
 def preparing(request: HttpRequest, export: Export, status: dict[str, Any]) -> HttpResponse:
     """202 (or 500-free 503 when the build failed): a French page for browsers, JSON otherwise."""
+    status = with_worker_state(status)
     failed = status.get("state") == "failed"
     code = 503 if failed else 202
     body = {
@@ -346,6 +359,8 @@ def preparing(request: HttpRequest, export: Export, status: dict[str, Any]) -> H
         "status_url": status_url(export),
         "download_url": request.get_full_path(),
     }
+    if "worker" in status:
+        body["worker"] = status["worker"]
     if "text/html" in request.headers.get("Accept", ""):
         html = render_to_string(
             "exports/preparing.html",

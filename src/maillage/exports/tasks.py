@@ -15,6 +15,7 @@ except ImportError:  # the backport
     from django_tasks import task
 
 from maillage.exports.cache import Export, build
+from maillage.exports.worker import heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def run_worker(*, batch: bool = False, interval: float = 1.0) -> None:
     """Work off the database queue in this thread (``batch``: until it is empty)."""
     from django_tasks_db.management.commands.db_worker import Worker
 
-    Worker(
+    worker = Worker(
         queue_names=["*"],
         interval=interval,
         batch=batch,
@@ -38,7 +39,9 @@ def run_worker(*, batch: bool = False, interval: float = 1.0) -> None:
         max_tasks=None,
         worker_id=f"maillage-{uuid.uuid4().hex[:12]}",
         excluded_queue_names=[],
-    ).run()
+    )
+    with heartbeat():
+        worker.run()
 
 
 def start_worker_thread() -> threading.Thread:

@@ -19,6 +19,7 @@ search for ``q=%00`` was a server error there).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -31,6 +32,9 @@ from django.http import HttpRequest, HttpResponse
 from maillage.web.errors import side_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
@@ -77,16 +81,39 @@ def check(request: HttpRequest) -> HttpResponse | None:
             limit *= factor
         window = int(now // seconds)
         key = f"ratelimit:{name}:{client}:{window}"
-        # add() then incr(): atomic on every shared backend (database, Redis, memcached)
-        cache.add(key, 0, timeout=seconds + 1)
         try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=seconds + 1)
-            count = 1
+            count = _count(key, seconds)
+        except Exception:  # a shared cache that is down must not take the site with it
+            _warn_unreachable()
+            return None
         if count > limit:
             return too_many(request, name, max(1, int((window + 1) * seconds - now) + 1))
     return None
+
+
+def _count(key: str, seconds: int) -> int:
+    # add() then incr(): atomic on every shared backend (database, Redis, memcached)
+    cache.add(key, 0, timeout=seconds + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=seconds + 1)
+        return 1
+
+
+_last_warning = 0.0
+
+
+def _warn_unreachable() -> None:
+    """Log, at most once a minute, that the limits are off because the cache is unreachable."""
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning > 60:
+        _last_warning = now
+        log.warning(
+            "rate limits not applied: the cache (MAILLAGE_CACHE_URL) is unreachable",
+            exc_info=True,
+        )
 
 
 class RateLimitMiddleware:
