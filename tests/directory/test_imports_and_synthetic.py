@@ -75,3 +75,44 @@ def test_synthetic_generation_is_deterministic(demo_db):
     synthetic.generate(["52"])
     assert snapshot() == first
     assert _gps("52").count() == 112
+
+
+def test_finess_rows_keep_the_cell_by_cell_meaning():
+    """The vectorised row builder: missing text is "", long text is cut, missing numbers and
+    dates are None, a commune unknown to the COG (or missing) is None."""
+    import datetime
+
+    import pandas as pd
+
+    from maillage.directory.imports.finess import _finess_rows
+
+    text = "string"
+    df = pd.DataFrame(
+        {
+            "finess_et": pd.array(["520000001", "520000002"], dtype=text),
+            "finess_ej": pd.array(["520000000", None], dtype=text),
+            "siret": pd.array([None, "12345678900011"], dtype=text),
+            "name": pd.array(["X" * 300, "CH"], dtype=text),
+            "category_code": pd.array(["355", None], dtype=text),
+            "category_label": pd.array(["L" * 210, None], dtype=text),
+            "aggregate_code": pd.array([None, "1110"], dtype=text),
+            "aggregate_label": pd.array([None, "A"], dtype=text),
+            "address": pd.array(["1 RUE", None], dtype=text),
+            "postal_code": pd.array(["52000", None], dtype=text),
+            "city": pd.array(["C" * 130, None], dtype=text),
+            "commune_code": pd.array(["52121", "99999"], dtype=text),
+            "phone": pd.array([None, "0325000000"], dtype=text),
+            "latitude": [48.1, float("nan")],
+            "longitude": [5.1, float("nan")],
+            "opened_on": pd.to_datetime(["1990-05-02", None]).astype("datetime64[s]"),
+        }
+    )
+    first, second = _finess_rows(df, {"52121"})
+    assert first["name"] == "X" * 250 and first["category_label"] == "L" * 200
+    assert first["city"] == "C" * 120 and first["siret"] == "" and first["aggregate_code"] == ""
+    assert first["commune_id"] == "52121" and first["latitude"] == 48.1
+    assert first["opened_on"] == datetime.date(1990, 5, 2)
+    assert second["finess_ej"] == "" and second["commune_id"] is None
+    assert second["latitude"] is None and second["longitude"] is None
+    assert second["opened_on"] is None
+    assert first["synthetic"] is False and second["source"] == first["source"]
