@@ -120,15 +120,24 @@ def _pro_fields(obj: ProOnly, pro: bool) -> list[tuple[str, str]]:
 
 
 def _querystring(params: dict[str, Any], **changes: Any) -> str:
+    """The query string of a search link (map, pages, filters): flags are written ``1``, as the
+    form writes them, so that every side parses one spelling with :func:`_flag`."""
     merged = {**params, **changes}
-    return urlencode({k: v for k, v in merged.items() if v not in (None, "", False)})
+    return urlencode(
+        {k: ("1" if v is True else v) for k, v in merged.items() if v not in (None, "", False)}
+    )
 
 
 # --------------------------------------------------------------------------- search
 
 
+FLAG_TRUE = frozenset({"1", "on", "oui", "true", "vrai", "yes"})
+
+
 def _flag(request: HttpRequest, name: str) -> bool:
-    return request.GET.get(name, "") in ("1", "on", "oui", "true")
+    """A checkbox-like parameter; case-insensitive so that ``True`` (what an older map link
+    sent) and ``1`` (what the form sends) mean the same thing to list, map and counts."""
+    return request.GET.get(name, "").strip().lower() in FLAG_TRUE
 
 
 def _commune_code(text: str) -> str | None:
