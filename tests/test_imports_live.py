@@ -259,3 +259,55 @@ def test_logins_and_proposals_keep_working_during_an_rpps_import(live, tmp_path)
     added = PractitionerRole.objects.filter(source="rpps").count() - roles_before
     assert added == outcome["report"].counts["activités"] > 0
     assert not shadow_files(live["NAME"])
+
+
+def test_shadow_apply_that_fails_inside_its_transaction_changes_nothing(live):
+    """All or nothing at the apply itself: the snapshot's changes are already copied to the
+    live tables when the last step of the transaction fails; the live database stays as it was."""
+    from maillage.shadow import write_in_shadow
+
+    path = live["NAME"]
+    before = list(Practitioner.objects.order_by("pk").values_list("pk", "family_name"))
+    roles = PractitionerRole.objects.count()
+
+    def write(_data):
+        Practitioner.objects.update(family_name="ÉCRASÉ")
+        PractitionerRole.objects.all()._raw_delete(connection.alias)
+        Practitioner.objects.create(family_name="NOUVEAU", source="rpps", rpps="10000000002")
+
+    def after_apply():
+        assert Practitioner.objects.filter(family_name="ÉCRASÉ").exists()  # halfway: applied
+        raise RuntimeError("panne pendant l'application")
+
+    with pytest.raises(RuntimeError, match="panne"):
+        write_in_shadow(write, None, after_apply=after_apply)
+    assert list(Practitioner.objects.order_by("pk").values_list("pk", "family_name")) == before
+    assert PractitionerRole.objects.count() == roles > 0
+    assert not shadow_files(path)
+
+
+def test_a_web_write_during_the_apply_preparation_succeeds(live):
+    """Preparing the apply (reading the snapshot's changes) does not hold the live write lock:
+    a login's write (timeout 0.5 s) commits at once, and survives the apply."""
+    from maillage.shadow import write_in_shadow
+
+    path = live["NAME"]
+    person = Practitioner.objects.order_by("pk").first()
+    seen: dict[str, int] = {}
+
+    def write(_data):
+        Practitioner.objects.filter(pk=person.pk).update(family_name="APRÈS-IMPORT")
+
+    def prepared():
+        site = other_writer(path)
+        site.execute("BEGIN IMMEDIATE")  # "database is locked" if the apply held the lock
+        seen["user"] = add_user(site, "pendant-la-preparation")
+        site.execute("COMMIT")
+        site.close()
+
+    write_in_shadow(write, None, prepared=prepared)
+    person.refresh_from_db()
+    assert person.family_name == "APRÈS-IMPORT"
+    db = other_writer(path)
+    assert db.execute("SELECT username FROM auth_user WHERE id = ?", (seen["user"],)).fetchone()
+    db.close()

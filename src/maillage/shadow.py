@@ -112,17 +112,30 @@ def _install_tracking(cursor: Any, tables: dict[str, tuple[str, list[str]]]) -> 
     cursor.execute("UPDATE sqlite_sequence SET seq = seq + %s", [ID_GAP])
 
 
+def _changed_tables(
+    cursor: Any, tables: dict[str, tuple[str, list[str]]]
+) -> dict[str, tuple[str, list[str]]]:
+    """The tables the import changed: read from the attached snapshot alone, before the live
+    write lock is taken (the site keeps writing meanwhile)."""
+    changed = {}
+    for table, spec in tables.items():
+        b = "shadow." + _q(PREFIX + "b_" + table)
+        n = "shadow." + _q(PREFIX + "n_" + table)
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {b}) OR EXISTS (SELECT 1 FROM {n})")
+        if cursor.fetchone()[0]:
+            changed[table] = spec
+    return changed
+
+
 def _apply(cursor: Any, tables: dict[str, tuple[str, list[str]]]) -> dict[str, int]:
-    """Carry the snapshot's changes over to the live database (attached snapshot: ``shadow``)."""
+    """Carry the snapshot's changes over to the live database (attached snapshot: ``shadow``);
+    ``tables`` are those :func:`_changed_tables` found changed."""
     counts: dict[str, int] = {}
     for table, (pk, cols) in tables.items():
         t, k = _q(table), _q(pk)
         b = "shadow." + _q(PREFIX + "b_" + table)
         n = "shadow." + _q(PREFIX + "n_" + table)
         s = "shadow." + t
-        cursor.execute(f"SELECT (SELECT count(*) FROM {b}) + (SELECT count(*) FROM {n})")
-        if not cursor.fetchone()[0]:
-            continue
         cursor.execute(
             f"SELECT n.k FROM {n} n JOIN {s} s ON s.{k} = n.k JOIN main.{t} t ON t.{k} = n.k "
             "LIMIT 1"
@@ -187,12 +200,14 @@ def write_in_shadow(
     data: object,
     untracked: Iterable[str] = (),
     after_apply: Callable[[], object] | None = None,
+    prepared: Callable[[], object] | None = None,
 ) -> Any:
     """``write(data)`` on a snapshot of the live SQLite database, then its changes applied to
     the live database in one short transaction. Returns what ``write`` returned.
 
     Tables in ``untracked`` are not carried over (counters the import bumps on the snapshot:
-    ``after_apply()`` runs on the live database inside the apply transaction instead)."""
+    ``after_apply()`` runs on the live database inside the apply transaction instead).
+    ``prepared()`` runs once the apply is prepared, just before the live write lock is taken."""
     live_path = Path(str(connection.settings_dict["NAME"]))
     shadow_path = live_path.with_name(f".{live_path.stem}-import-{uuid.uuid4().hex[:8]}.sqlite3")
     started = time.perf_counter()
@@ -216,6 +231,10 @@ def write_in_shadow(
             # (the default 2 MB makes every insert re-read pages) shortens the lock.
             cursor.execute("PRAGMA main.cache_size = -262144")
         try:
+            with connection.cursor() as cursor:
+                tables = _changed_tables(cursor, tables)
+            if prepared is not None:
+                prepared()
             with transaction.atomic():  # BEGIN IMMEDIATE: the one moment the site waits
                 applied_at = time.perf_counter()
                 with connection.cursor() as cursor:
@@ -228,8 +247,9 @@ def write_in_shadow(
                 cursor.execute("PRAGMA main.cache_size = -2000")
         done = time.perf_counter()
         log.info(
-            "shadow import: snapshot %.1f s, write %.1f s, live transaction %.2f s (%s)",
-            copied - started, written - copied, done - applied_at,
+            "shadow import: snapshot %.1f s, write %.1f s, prepare %.2f s, "
+            "live write lock held %.2f s (%s)",
+            copied - started, written - copied, applied_at - written, done - applied_at,
             ", ".join(f"{t}: {c}" for t, c in counts.items()),
         )  # fmt: skip
         return result
