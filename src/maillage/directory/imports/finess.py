@@ -13,11 +13,11 @@ from maillage.directory.imports.common import (
     _float,
     _str,
 )
+from maillage.directory.imports.provenance import FINESS_RULES, merge_fields
 from maillage.directory.models import (
     Organization,
     Source,
 )
-from maillage.directory.imports.provenance import FINESS_RULES, merge_fields
 from maillage.imports import ImportReport, run_import, upsert
 from maillage.paths import shipped_data_dir
 from maillage.territory.models import Commune

@@ -94,7 +94,10 @@ def _note(label: str, published: str, source_name: str, day: date) -> str:
         return full
 
     def short(value: str) -> str:
-        return f"{label} : valeur publiée « {value} » remplacée par le {source_name} (import du {when})"
+        return (
+            f"{label} : valeur publiée « {value} » remplacée par le {source_name} "
+            f"(import du {when})"
+        )
 
     room = NOTE_LENGTH - len(short(""))
     if len(published) > room:
