@@ -63,7 +63,7 @@ def merge_fields(
         published = current.get(field)
         if published == new[field]:
             continue
-        if rule == PUBLISHED:
+        if rule == PUBLISHED and published not in (None, ""):
             values[field] = published
             continue
         # SOURCE_CHANGES: without a remembered value, the entry predates this rule: the
