@@ -89,8 +89,11 @@ class Organization(ProOnly):
     opened_on = models.DateField("ouverture", null=True, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices)
     synthetic = models.BooleanField(default=False)
+    # The source values of the last import, per field (imports/provenance.py): tells "the
+    # source changed" from "a coordinator changed it" on the next import.
+    source_values = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "source_values"])
 
     class Meta:
         ordering = ["name"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from maillage import opendata
+from maillage.directory.imports.provenance import FINESS_RULES, merge_fields
 from maillage.directory.models import (
     Organization,
     Source,
@@ -72,7 +74,34 @@ def import_finess(path: Path | None = None) -> ImportReport:
         communes = set(Commune.objects.values_list("code", flat=True))
         rows = _finess_rows(df, communes)
         unknown = sum(1 for row in rows if row["commune_id"] is None)
+        # Re-import: the id (and so the URL) of each establishment stays, keyed on the FINESS
+        # number; per field, FINESS_RULES says whether the source or the published value wins.
+        fields = list(FINESS_RULES)
+        known = {
+            o["finess_et"]: o
+            for o in Organization.objects.filter(finess_et__isnull=False).values(
+                "id", "finess_et", "source_values", *fields
+            )
+        }
+        today = date.today()
+        notes: dict[str, list[str]] = {}
+        for row in rows:
+            old = known.get(row["finess_et"])
+            values, remembered, said = merge_fields(
+                FINESS_RULES, old, old["source_values"] if old else None, row, "FINESS", today
+            )
+            row.update(values)
+            row["source_values"] = remembered
+            if said:
+                notes[row["finess_et"]] = said
         report.counts["établissements"] = upsert(Organization, rows, ["finess_et"])
+        # Say it in the entry's history (its review/history page) when the source replaced a
+        # value a coordinator had published: one record per field.
+        for org in Organization.objects.filter(finess_et__in=list(notes)):
+            for note in notes[org.finess_et]:
+                org._change_reason = note[:100]
+                org.save()
+        report.counts["valeurs publiées remplacées par la source"] = sum(map(len, notes.values()))
         report.skipped["commune inconnue du COG"] = unknown
         return report
 
