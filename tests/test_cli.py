@@ -115,7 +115,7 @@ def test_accessibility_bad_file_names_line_and_column(tmp_path):
         tmp_path,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "d.csv, line 3, column 'population'" in result.stderr
+    assert "d.csv, ligne 3, colonne 'population'" in result.stderr
     assert not out.exists()
 
 

@@ -82,24 +82,24 @@ def error(path: Path) -> DataFormatError:
         ("origin,dest,minutes\na,b,1\n", 1, "destination", None),
         ("origin,destination,minutes\na,b,1\na,c,abc\n", 3, "minutes", "abc"),
         ("origin,destination,minutes\na,b,1\na,c,-2\n", 3, "minutes", "-2"),
-        ("origin,destination,minutes\na,b,\n", 2, "minutes", "(empty)"),
+        ("origin,destination,minutes\na,b,\n", 2, "minutes", "(vide)"),
         ("origin,destination,minutes\na,b,inf\n", 2, "minutes", "inf"),
         ("origin,destination,minutes\na,b,nan\n", 2, "minutes", "nan"),
         ("origin,destination,minutes\na,b,1\n,c,2\n", 3, "origin", None),
         ("origin,destination,minutes\na,b,1\n\na, ,2\n", 4, "destination", None),
-        ("origin,destination,minutes\na,b,1,9\n", 2, None, "4 fields"),
-        ("origin,destination,minutes\na,b,1\nc,d,1,9\n", 3, None, "4 fields"),
-        ("origin,destination,minutes\na,b,1\nc,d\n", 3, "minutes", "(empty)"),
+        ("origin,destination,minutes\na,b,1,9\n", 2, None, "4 champs"),
+        ("origin,destination,minutes\na,b,1\nc,d,1,9\n", 3, None, "4 champs"),
+        ("origin,destination,minutes\na,b,1\nc,d\n", 3, "minutes", "(vide)"),
         (
             "origin,destination,minutes\na,b,1\nc,d,2\na,b,3\n",
             4,
             None,
-            "a -> b again (first on line 2)",
+            "a -> b de nouveau (déjà à la ligne 2)",
         ),
-        ("origin,destination,minutes\n", 2, None, "only a header"),
-        ("", 1, None, "an empty file"),
-        ("\n\n  \n", 1, None, "an empty file"),
-        ("\norigin,destination,minutes\na,b,1\n", 1, None, "an empty line"),
+        ("origin,destination,minutes\n", 2, None, "seulement un en-tête"),
+        ("", 1, None, "un fichier vide"),
+        ("\n\n  \n", 1, None, "un fichier vide"),
+        ("\norigin,destination,minutes\na,b,1\n", 1, None, "une ligne vide"),
     ],
 )
 def test_csv_errors(tmp_path, text, line, column, found):
@@ -113,7 +113,7 @@ def test_csv_errors(tmp_path, text, line, column, found):
 
 def test_line_numbers_count_blank_lines(tmp_path):
     exc = error(write(tmp_path, "origin,destination,minutes\na,b,1\n\n\na,c,x\n"))
-    assert exc.line == 5 and "line 5" in str(exc) and "'minutes'" in str(exc)
+    assert exc.line == 5 and "ligne 5" in str(exc) and "'minutes'" in str(exc)
 
 
 def test_not_utf8(tmp_path):
@@ -127,7 +127,7 @@ def test_not_utf8(tmp_path):
 def test_truncated_and_corrupt_gzip(tmp_path):
     packed = gzip.compress((GOOD * 200).encode())
     exc = error(write(tmp_path, packed[: len(packed) // 2], "costs.csv.gz"))
-    assert "truncated" in str(exc.found)
+    assert "tronqué" in str(exc.found)
     corrupt = bytearray(packed)
     corrupt[20:40] = b"\x00" * 20
     assert "gzip" in error(write(tmp_path, bytes(corrupt), "costs.csv.gz")).expected

@@ -159,5 +159,5 @@ def test_bad_files(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_road_network(tmp_path / "missing.osm.pbf")
     only_paths = write_pbf(tmp_path / "paths.osm.pbf", ways=[(1, [1, 2], {"highway": "footway"})])
-    with pytest.raises(DataFormatError, match="drivable"):
+    with pytest.raises(DataFormatError, match="carrossable"):
         read_road_network(only_paths)

@@ -43,7 +43,7 @@ def test_bad_rpps_line_writes_nothing(demo_db, tmp_path):
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(DataFormatError) as excinfo:
         import_rpps(bad)
-    assert f"line {n + 1}" in str(excinfo.value)
+    assert f"ligne {n + 1}" in str(excinfo.value)
     assert not _real().exists()
 
 
@@ -128,8 +128,8 @@ def _rewrite(tmp_path, change) -> Path:
     ("column", "value", "expected"),
     [
         ("Nom d'exercice", "DUP\x00ONT", "NUL"),
-        ("Nom d'exercice", "X" * 121, "at most 120 characters"),
-        ("Code mode exercice", "x", "one of"),
+        ("Nom d'exercice", "X" * 121, "au plus 120 caractères"),
+        ("Code mode exercice", "x", "l'une des valeurs"),
     ],
 )
 def test_bad_values_name_line_and_column(demo_db, tmp_path, column, value, expected):
@@ -140,7 +140,7 @@ def test_bad_values_name_line_and_column(demo_db, tmp_path, column, value, expec
     with pytest.raises(DataFormatError) as excinfo:
         import_rpps(_rewrite(tmp_path, change))
     message = str(excinfo.value)
-    assert "line 4" in message and repr(column) in message and expected in message
+    assert "ligne 4" in message and repr(column) in message and expected in message
     assert not _real().exists()
 
 
@@ -155,7 +155,7 @@ def test_conflicting_duplicate_rpps_lines(demo_db, tmp_path):
     with pytest.raises(DataFormatError) as excinfo:
         import_rpps(path)
     message = str(excinfo.value)
-    assert f"line {len(lines) + 1}" in message and "line 2 says" in message
+    assert f"ligne {len(lines) + 1}" in message and "la ligne 2 indique" in message
     assert not _real().exists()
 
 
@@ -236,5 +236,5 @@ def test_fhir_values_outside_nomenclature_or_limits(demo_db, tmp_path, change, e
     path.write_text(json.dumps(bundle), encoding="utf-8")
     with pytest.raises(DataFormatError) as excinfo:
         import_fhir_bundle(path)
-    assert expected in str(excinfo.value) and "line" in str(excinfo.value)
+    assert expected in str(excinfo.value) and "ligne" in str(excinfo.value)
     assert not _real().exists()

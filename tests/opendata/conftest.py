@@ -50,7 +50,7 @@ def check_error(
     assert Path(path).name in message
     if line is not None:
         assert error.line == line, message
-        assert f"line {line}" in message
+        assert f"ligne {line}" in message
     if column is not None:
         assert error.column == column, message
         assert repr(column) in message

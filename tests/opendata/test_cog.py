@@ -96,7 +96,7 @@ def test_bad_population_names_the_line_of_the_record(tmp_path, raw_communes):
     path = write_array(tmp_path / "communes.json", records)
     with pytest.raises(DataFormatError) as info:
         cog.read_communes(path)
-    check_error(info.value, path, line=14, column="[12].population", expected="as a JSON number")
+    check_error(info.value, path, line=14, column="[12].population", expected="nombre JSON")
 
 
 def test_numeric_code_would_lose_its_leading_zero(tmp_path, raw_communes):
@@ -105,7 +105,7 @@ def test_numeric_code_would_lose_its_leading_zero(tmp_path, raw_communes):
     path = write_array(tmp_path / "communes.json", records)
     with pytest.raises(DataFormatError) as info:
         cog.read_communes(path)
-    check_error(info.value, path, line=5, column="[3].code", expected="JSON string")
+    check_error(info.value, path, line=5, column="[3].code", expected="texte JSON")
 
 
 def test_missing_postal_codes_of_a_current_commune(tmp_path, raw_communes):
@@ -115,7 +115,7 @@ def test_missing_postal_codes_of_a_current_commune(tmp_path, raw_communes):
     with pytest.raises(DataFormatError) as info:
         cog.read_communes(path)
     message = check_error(info.value, path, line=4, column="[2].codesPostaux")
-    assert "(missing)" in message
+    assert "(absent)" in message
 
 
 def test_broken_json(tmp_path):
@@ -123,14 +123,14 @@ def test_broken_json(tmp_path):
     path.write_text('[\n{"code": "01", "nom": "Guadeloupe", "chefLieu": "97105"}\n{"code"', "utf-8")
     with pytest.raises(DataFormatError) as info:
         cog.read_regions(path)
-    check_error(info.value, path, line=3, expected="valid JSON")
+    check_error(info.value, path, line=3, expected="JSON valide")
 
 
 def test_truncated_json_says_so(tmp_path):
     text = (COG / "regions.json").read_text("utf-8")
     path = tmp_path / "regions.json"
     path.write_text(text[: len(text) // 2], "utf-8")
-    with pytest.raises(DataFormatError, match="truncated"):
+    with pytest.raises(DataFormatError, match="tronqué"):
         cog.read_regions(path)
 
 
@@ -138,7 +138,7 @@ def test_truncated_gzip(truncated_gzip):
     path = truncated_gzip(COG / "communes.json.gz", "communes.json.gz")
     with pytest.raises(DataFormatError) as info:
         cog.read_communes(path)
-    check_error(info.value, path, expected="complete gzip file")
+    check_error(info.value, path, expected="fichier gzip complet")
 
 
 def test_latin1_json(tmp_path):
@@ -146,14 +146,14 @@ def test_latin1_json(tmp_path):
     path.write_bytes((COG / "departements.json").read_text("utf-8").encode("cp1252"))
     with pytest.raises(DataFormatError) as info:
         cog.read_departements(path)
-    message = check_error(info.value, path, expected="UTF-8 text")
+    message = check_error(info.value, path, expected="texte UTF-8")
     assert "CP1252" in message and info.value.line is not None
 
 
 def test_not_an_array(tmp_path):
     path = tmp_path / "regions.json"
     path.write_text('{"code": "01"}', "utf-8")
-    with pytest.raises(DataFormatError, match="JSON array"):
+    with pytest.raises(DataFormatError, match="tableau JSON"):
         cog.read_regions(path)
 
 
@@ -169,5 +169,5 @@ def test_commune_in_two_epci(tmp_path):
         path,
         line=4,
         column=f"[2].membres[{k}].code",
-        expected=f"only one EPCI (also in {records[0]['code']})",
+        expected=f"d'un seul EPCI (elle est aussi dans {records[0]['code']})",
     )

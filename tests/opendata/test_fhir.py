@@ -115,7 +115,7 @@ def test_practitioner_without_identifier(tmp_path, bundle):
         path,
         line=starts[k],
         column=f"entry[{k}].resource.identifier",
-        expected="an RPPS identifier",
+        expected="un identifiant RPPS",
     )
 
 
@@ -151,8 +151,8 @@ def test_older_identifier_systems_and_idnps_only(bundle):
 @pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
-        ("active", "yes", "JSON boolean"),
-        ("period", {"start": "2021-31-12"}, "valid FHIR R4 PractitionerRole"),
+        ("active", "yes", "booléen JSON"),
+        ("period", {"start": "2021-31-12"}, "PractitionerRole FHIR R4 valides"),
     ],
 )
 def test_invalid_fhir_value(tmp_path, bundle, field, value, expected):
@@ -222,5 +222,5 @@ def test_broken_json(tmp_path):
     path.write_text(text.replace('"type": "searchset",', '"type": "searchset"', 1), "utf-8")
     with pytest.raises(DataFormatError) as info:
         fhir.read_annuaire_bundle(path)
-    check_error(info.value, path, expected="valid JSON")
+    check_error(info.value, path, expected="JSON valide")
     assert info.value.line is not None and info.value.line > 1

@@ -112,7 +112,7 @@ def test_bad_date_on_line_n(tmp_path):
     path = write_lines(tmp_path / "finess.csv", lines)
     with pytest.raises(DataFormatError) as info:
         finess.read_finess(path)
-    check_error(info.value, path, line=7, column="date_ouverture", expected="YYYY-MM-DD")
+    check_error(info.value, path, line=7, column="date_ouverture", expected="AAAA-MM-JJ")
 
 
 def test_finess_number_must_keep_its_zero(tmp_path):
@@ -121,7 +121,7 @@ def test_finess_number_must_keep_its_zero(tmp_path):
     path = write_lines(tmp_path / "finess.csv", lines)
     with pytest.raises(DataFormatError) as info:
         finess.read_finess(path)
-    check_error(info.value, path, line=5, column="nofinesset", expected="9-character FINESS")
+    check_error(info.value, path, line=5, column="nofinesset", expected="FINESS de 9 caractères")
 
 
 def test_half_coordinates(tmp_path):
@@ -130,7 +130,9 @@ def test_half_coordinates(tmp_path):
     path = write_lines(tmp_path / "finess.csv", lines)
     with pytest.raises(DataFormatError) as info:
         finess.read_finess(path)
-    check_error(info.value, path, line=4, column="longitude", expected="both given or both empty")
+    check_error(
+        info.value, path, line=4, column="longitude", expected="deux données ou toutes deux vides"
+    )
 
 
 def test_duplicate_establishment(tmp_path):
@@ -138,7 +140,7 @@ def test_duplicate_establishment(tmp_path):
     path = write_lines(tmp_path / "finess.csv", [*lines, lines[2]])
     with pytest.raises(DataFormatError) as info:
         finess.read_finess(path)
-    check_error(info.value, path, line=6, column="nofinesset", expected="already on line 3")
+    check_error(info.value, path, line=6, column="nofinesset", expected="déjà à la ligne 3")
 
 
 def test_missing_column(tmp_path):
@@ -161,4 +163,4 @@ def test_truncated_gzip(truncated_gzip):
     path = truncated_gzip(FRANCE, "finess.csv.gz")
     with pytest.raises(DataFormatError) as info:
         finess.read_finess(path)
-    check_error(info.value, path, expected="complete gzip file")
+    check_error(info.value, path, expected="fichier gzip complet")

@@ -72,7 +72,7 @@ def test_open_ring(tmp_path, collection):
         path,
         line=5,
         column="features[3].geometry.coordinates[0]",
-        expected="closed ring",
+        expected="anneau fermé",
     )
 
 
@@ -129,7 +129,7 @@ def test_not_a_feature_collection(tmp_path):
 
 def test_truncated_geojson_gzip(truncated_gzip):
     path = truncated_gzip(SHAPES, "shapes.geojson.gz")
-    with pytest.raises(DataFormatError, match="complete gzip file"):
+    with pytest.raises(DataFormatError, match="fichier gzip complet"):
         geo.read_commune_shapes(path)
 
 
@@ -139,7 +139,7 @@ def test_centroid_latitude_out_of_range(tmp_path):
     path = write_lines(tmp_path / "centroids.csv", lines)
     with pytest.raises(DataFormatError) as info:
         geo.read_commune_centroids(path)
-    check_error(info.value, path, line=8, column="latitude", expected="between -90 and 90")
+    check_error(info.value, path, line=8, column="latitude", expected="entre -90 et 90")
 
 
 def test_centroid_code_without_leading_zero(tmp_path):
@@ -148,4 +148,4 @@ def test_centroid_code_without_leading_zero(tmp_path):
     path = write_lines(tmp_path / "centroids.csv", lines)
     with pytest.raises(DataFormatError) as info:
         geo.read_commune_centroids(path)
-    check_error(info.value, path, line=4, column="code_insee", expected="commune code")
+    check_error(info.value, path, line=4, column="code_insee", expected="code commune")

@@ -44,7 +44,7 @@ def test_apl_negative_value(tmp_path):
     path = write_lines(tmp_path / "apl.csv", lines)
     with pytest.raises(DataFormatError) as info:
         apl.read_apl(path)
-    check_error(info.value, path, line=9, column="apl_mg", expected="of at least 0")
+    check_error(info.value, path, line=9, column="apl_mg", expected="d'au moins 0")
 
 
 def test_apl_same_commune_twice_in_a_year(tmp_path):
@@ -52,7 +52,7 @@ def test_apl_same_commune_twice_in_a_year(tmp_path):
     path = write_lines(tmp_path / "apl.csv", [*lines, lines[1]])
     with pytest.raises(DataFormatError) as info:
         apl.read_apl(path)
-    check_error(info.value, path, line=5, column="code_commune", expected="already on line 2")
+    check_error(info.value, path, line=5, column="code_commune", expected="déjà à la ligne 2")
 
 
 def test_cartosante():
@@ -82,7 +82,7 @@ def test_cartosante_secret_statistique_is_missing(tmp_path):
     path = write_lines(tmp_path / "cartosante.csv", lines)
     with pytest.raises(DataFormatError) as info:
         cartosante.read_cartosante_bassins(path)
-    check_error(info.value, path, line=4, column="apl_mg_2023", expected="decimal point")
+    check_error(info.value, path, line=4, column="apl_mg_2023", expected="point décimal")
     lines[3] = replace_field(lines[3], 3, "3")
     frame = cartosante.read_cartosante_bassins(write_lines(path, lines))
     assert frame["ald_share_2024"].isna().tolist() == [True, True, True]  # 1 and 3 empty upstream
@@ -135,5 +135,5 @@ def test_insee_count_with_decimals(tmp_path):
         path,
         line=4,
         column="Médecin généraliste (en nombre) 2024",
-        expected="a whole number",
+        expected="un nombre entier",
     )

@@ -102,7 +102,7 @@ def test_changed_header(tmp_path):
     path = write_lines(tmp_path / "extract.txt", lines)
     with pytest.raises(DataFormatError) as info:
         rpps.read_rpps_activities(path)
-    check_error(info.value, path, line=1, column="Code profession", expected="official header")
+    check_error(info.value, path, line=1, column="Code profession", expected="en-tête officiel")
 
 
 def test_national_id_must_be_8_plus_rpps(tmp_path):
@@ -116,7 +116,7 @@ def test_national_id_must_be_8_plus_rpps(tmp_path):
         path,
         line=6,
         column="Identification nationale PP",
-        expected="identifier type followed by the identifier (819999000004)",
+        expected="type d'identifiant suivi de l'identifiant (819999000004)",
     )
 
 
@@ -137,7 +137,7 @@ def test_missing_trailing_pipe(tmp_path):
     path = write_lines(tmp_path / "extract.txt", lines)
     with pytest.raises(DataFormatError) as info:
         rpps.read_rpps_activities(path)
-    check_error(info.value, path, line=10, expected="end with the separator '|'")
+    check_error(info.value, path, line=10, expected="se termine par le séparateur '|'")
 
 
 def test_missing_field(tmp_path):
@@ -147,7 +147,7 @@ def test_missing_field(tmp_path):
     path = write_lines(tmp_path / "extract.txt", lines)
     with pytest.raises(DataFormatError) as info:
         rpps.read_rpps_activities(path)
-    check_error(info.value, path, line=5, expected="56 fields separated by '|'")
+    check_error(info.value, path, line=5, expected="56 champs séparés par '|'")
 
 
 def test_bad_postal_code_in_france(tmp_path):
@@ -168,5 +168,5 @@ def test_pre_2020_cp1252_extract(tmp_path):
 
 def test_truncated_gzip(truncated_gzip):
     path = truncated_gzip(EXTRACT, "extract.txt.gz")
-    with pytest.raises(DataFormatError, match="complete gzip file"):
+    with pytest.raises(DataFormatError, match="fichier gzip complet"):
         rpps.read_rpps_activities(path)

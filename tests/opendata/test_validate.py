@@ -47,12 +47,12 @@ def test_truncated_gzip(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataFormatError) as info:
         read_text(path)
-    check_error(info.value, path, expected="complete gzip file")
+    check_error(info.value, path, expected="fichier gzip complet")
 
 
 def test_gz_name_without_gzip_content(tmp_path):
     path = write_lines(tmp_path / "plain.csv.gz", GOOD)
-    with pytest.raises(DataFormatError, match="gzip-compressed"):
+    with pytest.raises(DataFormatError, match="compressées par gzip"):
         read_text(path)
 
 
@@ -60,7 +60,7 @@ def test_latin1_file_is_named_as_such(tmp_path):
     path = write_lines(tmp_path / "latin1.csv", GOOD, encoding="latin-1")
     with pytest.raises(DataFormatError) as info:
         read_csv(path, SCHEMA)
-    message = check_error(info.value, path, line=2, expected="UTF-8 text")
+    message = check_error(info.value, path, line=2, expected="texte UTF-8")
     assert "Latin-1/CP1252" in message
     assert "Clémenciat" in message  # the offending text, decoded for the reader
 
@@ -70,21 +70,21 @@ def test_missing_column(tmp_path):
     path = write_lines(tmp_path / "t.csv", lines)
     with pytest.raises(DataFormatError) as info:
         read_csv(path, SCHEMA)
-    check_error(info.value, path, line=1, column="date", expected="a column named 'date'")
+    check_error(info.value, path, line=1, column="date", expected="une colonne nommée 'date'")
 
 
 @pytest.mark.parametrize(
     ("row", "column", "expected"),
     [
         ("1001,X,1,,", "code", "a commune code"),
-        ("01001,,1,,", "nom", "required"),
-        ("01001,X,1.5,,", "population", "a whole number"),
-        ("01001,X,-3,,", "population", "of at least 0"),
-        ("01001,X,3,12;5,", "part", "decimal point"),
-        ("01001,X,3,101,", "part", "between 0 and 100"),
-        ("01001,X,3,nan,", "part", "a number"),
-        ("01001,X,3,,31/01/2024", "date", "YYYY-MM-DD"),
-        ("01001,X,3,,2024-02-30", "date", "real calendar date"),
+        ("01001,,1,,", "nom", "obligatoire"),
+        ("01001,X,1.5,,", "population", "un nombre entier"),
+        ("01001,X,-3,,", "population", "d'au moins 0"),
+        ("01001,X,3,12;5,", "part", "point décimal"),
+        ("01001,X,3,101,", "part", "entre 0 et 100"),
+        ("01001,X,3,nan,", "part", "un nombre"),
+        ("01001,X,3,,31/01/2024", "date", "AAAA-MM-JJ"),
+        ("01001,X,3,,2024-02-30", "date", "existe au calendrier"),
     ],
 )
 def test_bad_value_names_line_column_and_expectation(tmp_path, row, column, expected):
@@ -98,7 +98,7 @@ def test_wrong_number_of_fields(tmp_path):
     path = write_lines(tmp_path / "t.csv", [*GOOD, "01002,Y,5"])
     with pytest.raises(DataFormatError) as info:
         read_csv(path, SCHEMA)
-    check_error(info.value, path, line=4, expected="5 fields")
+    check_error(info.value, path, line=4, expected="5 champs")
 
 
 def test_line_numbers_count_quoted_newlines(tmp_path):
@@ -113,7 +113,7 @@ def test_duplicate_key_points_at_both_lines(tmp_path):
     path = write_lines(tmp_path / "t.csv", [*GOOD, GOOD[1]])
     with pytest.raises(DataFormatError) as info:
         read_csv(path, SCHEMA, unique=["code"])
-    check_error(info.value, path, line=4, column="code", expected="already on line 2")
+    check_error(info.value, path, line=4, column="code", expected="déjà à la ligne 2")
 
 
 def test_empty_file(tmp_path):
@@ -121,4 +121,4 @@ def test_empty_file(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(DataFormatError) as info:
         read_csv(path, SCHEMA)
-    check_error(info.value, path, line=1, expected="header")
+    check_error(info.value, path, line=1, expected="en-tête")

@@ -49,19 +49,19 @@ PathLike = str | Path
 
 # --- Code patterns shared by the readers (regular expressions matched in full) ---------------
 COMMUNE_CODE = r"\d{5}|2[AB]\d{3}"
-COMMUNE_CODE_TEXT = 'a 5-character INSEE commune code such as "01001" or "2A004"'
+COMMUNE_CODE_TEXT = 'un code commune INSEE de 5 caractères comme "01001" ou "2A004"'
 DEPARTEMENT_CODE = r"\d{2}|2[AB]|9[78]\d"
-DEPARTEMENT_CODE_TEXT = 'an INSEE département code such as "01", "2A" or "974"'
+DEPARTEMENT_CODE_TEXT = 'un code département INSEE comme "01", "2A" ou "974"'
 REGION_CODE = r"\d{2}|9[78]\d"
-REGION_CODE_TEXT = 'an INSEE région code such as "44" or "01"'
+REGION_CODE_TEXT = 'un code région INSEE comme "44" ou "01"'
 POSTAL_CODE = r"\d{5}"
-POSTAL_CODE_TEXT = 'a 5-digit postal code such as "52100"'
+POSTAL_CODE_TEXT = 'un code postal de 5 chiffres comme "52100"'
 FINESS_CODE = r"\d{9}|2[AB]\d{7}"
-FINESS_CODE_TEXT = 'a 9-character FINESS number such as "010000024" or "2A0000014"'
+FINESS_CODE_TEXT = 'un numéro FINESS de 9 caractères comme "010000024" ou "2A0000014"'
 SIRET_CODE = r"\d{14}"
-SIRET_CODE_TEXT = "a 14-digit SIRET number"
+SIRET_CODE_TEXT = "un numéro SIRET de 14 chiffres"
 SIREN_CODE = r"\d{9}"
-SIREN_CODE_TEXT = "a 9-digit SIREN number"
+SIREN_CODE_TEXT = "un numéro SIREN de 9 chiffres"
 
 _INT_RE = r"[+-]?\d+"
 _FLOAT_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -101,19 +101,19 @@ class Column:
         if self.expected:
             text = self.expected
         elif self.choices is not None:
-            text = "one of " + ", ".join(repr(c) for c in sorted(self.choices))
+            text = "l'une des valeurs " + ", ".join(repr(c) for c in sorted(self.choices))
         elif self.kind == "int":
-            text = "a whole number"
+            text = "un nombre entier"
         elif self.kind == "float":
-            text = "a number written with a decimal point '.'"
+            text = "un nombre écrit avec un point décimal '.'"
         elif self.kind == "date":
-            text = "a date written YYYY-MM-DD"
+            text = "une date écrite AAAA-MM-JJ"
         elif self.kind == "str_list":
-            text = "a list of strings"
+            text = "une liste de textes"
         elif self.pattern:
-            text = f"a value matching the pattern {self.pattern}"
+            text = f"une valeur conforme au motif {self.pattern}"
         else:
-            text = "a text value"
+            text = "un texte"
         bounds = _bounds_text(self.min, self.max)
         return f"{text} {bounds}" if bounds else text
 
@@ -123,11 +123,11 @@ def _bounds_text(low: float | None, high: float | None) -> str:
         return f"{x:g}"
 
     if low is not None and high is not None:
-        return f"between {fmt(low)} and {fmt(high)}"
+        return f"entre {fmt(low)} et {fmt(high)}"
     if low is not None:
-        return f"of at least {fmt(low)}"
+        return f"d'au moins {fmt(low)}"
     if high is not None:
-        return f"of at most {fmt(high)}"
+        return f"d'au plus {fmt(high)}"
     return ""
 
 
@@ -147,11 +147,14 @@ def read_text(path: PathLike) -> str:
         except (EOFError, OSError, zlib.error) as exc:
             raise DataFormatError(
                 path,
-                "a complete gzip file (the stream is truncated or corrupt: download it again)",
+                "un fichier gzip complet (le flux est tronqué ou corrompu : "
+                "téléchargez-le à nouveau)",
                 found=str(exc),
             ) from None
     elif str(path).lower().endswith(".gz"):
-        raise DataFormatError(path, "gzip-compressed data (the name ends in .gz)", found=raw[:16])
+        raise DataFormatError(
+            path, "des données compressées par gzip (le nom finit par .gz)", found=raw[:16]
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -174,11 +177,12 @@ def _encoding_error(path: PathLike, raw: bytes, exc: UnicodeDecodeError) -> Data
         looks_legacy = False
     if looks_legacy:
         expected = (
-            "UTF-8 text; this file looks Latin-1/CP1252-encoded (as many French open-data files "
-            "are): convert it, e.g. iconv -f CP1252 -t UTF-8"
+            "du texte UTF-8 ; ce fichier semble encodé en Latin-1/CP1252 (comme beaucoup de "
+            "fichiers de données ouvertes français) : convertissez-le, par exemple iconv -f "
+            "CP1252 -t UTF-8"
         )
     else:
-        expected = f"UTF-8 text (byte 0x{raw[exc.start]:02x} is not valid UTF-8)"
+        expected = f"du texte UTF-8 (l'octet 0x{raw[exc.start]:02x} n'est pas de l'UTF-8 valide)"
     return DataFormatError(path, expected, line=line, found=snippet)
 
 
@@ -299,20 +303,20 @@ def _split_rows(
                 if row[-1] != "":
                     raise DataFormatError(
                         path,
-                        f"every line to end with the separator {sep!r}",
+                        f"que chaque ligne se termine par le séparateur {sep!r}",
                         line=start,
                         found=row[-1],
                     )
                 row = row[:-1]
             if width is None:
                 if start != 1:
-                    raise DataFormatError(path, "the header on the first line", line=1, found="")
+                    raise DataFormatError(path, "l'en-tête sur la première ligne", line=1, found="")
                 header = [name.strip() for name in row]
                 duplicates = sorted({name for name in header if header.count(name) > 1})
                 if duplicates:
                     raise DataFormatError(
                         path,
-                        "column names that appear once in the header",
+                        "des noms de colonnes présents une seule fois dans l'en-tête",
                         line=1,
                         found=duplicates[0],
                     )
@@ -323,18 +327,18 @@ def _split_rows(
             if len(row) != width:
                 raise DataFormatError(
                     path,
-                    f"{width} fields separated by {sep!r} as in the header",
+                    f"{width} champs séparés par {sep!r}, comme dans l'en-tête",
                     line=start,
-                    found=f"{len(row)} fields",
+                    found=f"{len(row)} champs",
                 )
             rows.append(pick(row))
             lines.append(start)
     except csv.Error as exc:
         raise DataFormatError(
-            path, "well-formed quoting", line=reader.line_num, found=str(exc)
+            path, "des guillemets bien formés", line=reader.line_num, found=str(exc)
         ) from None
     if width is None:
-        raise DataFormatError(path, "a header line (the file is empty)", line=1)
+        raise DataFormatError(path, "une ligne d'en-tête (le fichier est vide)", line=1)
     return rows, lines
 
 
@@ -357,19 +361,19 @@ def _check_exact_header(
     layout = min(layouts, key=lambda lay: (len(lay) != len(header), -len(lay)))
     for i, expected in enumerate(layout):
         if i >= len(header) or header[i] != expected:
-            found = header[i] if i < len(header) else "(end of the header)"
+            found = header[i] if i < len(header) else "(fin de l'en-tête)"
             raise DataFormatError(
                 path,
-                f"the column {expected!r} at position {i + 1} of the official header",
+                f"la colonne {expected!r} en position {i + 1} de l'en-tête officiel",
                 line=1,
                 column=expected,
                 found=found,
             )
     raise DataFormatError(
         path,
-        f"the {len(layout)} columns of the official header",
+        f"les {len(layout)} colonnes de l'en-tête officiel",
         line=1,
-        found=f"{len(header)} columns, extra {header[len(layout)]!r}",
+        found=f"{len(header)} colonnes, dont {header[len(layout)]!r} en trop",
     )
 
 
@@ -381,7 +385,7 @@ def _header_positions(
         if column.source not in positions and not column.may_be_absent:
             raise DataFormatError(
                 path,
-                f"a column named {column.source!r} in the header line",
+                f"une colonne nommée {column.source!r} dans la ligne d'en-tête",
                 line=1,
                 column=column.source,
                 found=",".join(header),
@@ -412,7 +416,7 @@ def _convert_text_column(
         position = _first(nul)
         raise DataFormatError(
             path,
-            "text without NUL bytes (\\x00), a sign of a binary or corrupted file",
+            "du texte sans octet NUL (\\x00), signe d'un fichier binaire ou corrompu",
             line=int(lines[position]),
             column=column.source,
             found=values.iloc[position].replace("\x00", "\\x00"),
@@ -423,16 +427,16 @@ def _convert_text_column(
             position = _first(long)
             raise DataFormatError(
                 path,
-                f"at most {column.max_length} characters",
+                f"au plus {column.max_length} caractères",
                 line=int(lines[position]),
                 column=column.source,
-                found=f"{len(values.iloc[position])} characters",
+                found=f"{len(values.iloc[position])} caractères",
             )
     empty = values == ""
     if column.na_values:
         empty |= values.isin(column.na_values)
     if column.required and empty.any():
-        fail(_first(empty), f"{column.describe()} (this column is required)")
+        fail(_first(empty), f"{column.describe()} (cette colonne est obligatoire)")
     present = ~empty
     text = values.where(present, "")
 
@@ -470,7 +474,7 @@ def _convert_text_column(
         dates = pd.to_datetime(text.where(present, None), format="%Y-%m-%d", errors="coerce")
         bad = present & dates.isna()
         if bad.any():
-            fail(_first(bad), f"{column.describe()} (a real calendar date)")
+            fail(_first(bad), f"{column.describe()} (une date qui existe au calendrier)")
         return dates.astype("datetime64[s]")
 
     raise ValueError(f"column kind {column.kind!r} is not supported in delimited files")
@@ -501,8 +505,8 @@ def check_unique(table: CsvTable, names: Sequence[str]) -> None:
     table.fail(
         position,
         names[0],
-        f"a unique {'/'.join(table.sources.get(n, n) for n in names)} "
-        f"(already on line {int(table.lines[first])})",
+        f"un {'/'.join(table.sources.get(n, n) for n in names)} unique "
+        f"(déjà à la ligne {int(table.lines[first])})",
         found=label,
     )
 
@@ -514,11 +518,13 @@ def load_json(path: PathLike) -> tuple[Any, str]:
     try:
         return json.loads(text), text
     except json.JSONDecodeError as exc:
-        expected = "valid JSON"
+        expected = "du JSON valide"
         if not text.rstrip().endswith(("]", "}")):
-            expected = "valid JSON (the text stops in the middle of a value: is it truncated?)"
+            expected = (
+                "du JSON valide (le texte s'arrête au milieu d'une valeur : est-il tronqué ?)"
+            )
         raise DataFormatError(
-            path, expected, line=exc.lineno, found=f"{exc.msg}, column {exc.colno}"
+            path, expected, line=exc.lineno, found=f"{exc.msg}, colonne {exc.colno}"
         ) from None
 
 
@@ -603,7 +609,7 @@ _MISSING = object()
 def json_found(value: object) -> str:
     """A JSON value as written in the file, for the ``found`` part of a message."""
     if value is _MISSING:
-        return "(missing)"
+        return "(absent)"
     try:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -613,11 +619,11 @@ def json_found(value: object) -> str:
 def check_json_value(column: Column, value: object) -> str | None:
     """None if ``value`` is acceptable for ``column``, else the expectation to report."""
     if value is _MISSING or value is None or value == "" or value == []:
-        return f"{column.describe()} (this field is required)" if column.required else None
+        return f"{column.describe()} (ce champ est obligatoire)" if column.required else None
     kind = column.kind
     if kind == "str":
         if not isinstance(value, str):
-            return f"{column.describe()}, as a JSON string"
+            return f"{column.describe()}, sous forme de texte JSON"
         if column.pattern is not None and not re.fullmatch(column.pattern, value):
             return column.describe()
         if column.choices is not None and value not in column.choices:
@@ -625,14 +631,14 @@ def check_json_value(column: Column, value: object) -> str | None:
         return None
     if kind == "str_list":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"{column.describe()}, as a JSON list of strings"
+            return f"{column.describe()}, sous forme de liste JSON de textes"
         if column.pattern is not None and not all(re.fullmatch(column.pattern, v) for v in value):
-            return f"a list of {column.describe()}"
+            return f"une liste de : {column.describe()}"
         return None
     if kind in ("int", "float"):
         ok_types = (int,) if kind == "int" else (int, float)
         if isinstance(value, bool) or not isinstance(value, ok_types):
-            return f"{column.describe()}, as a JSON number"
+            return f"{column.describe()}, sous forme de nombre JSON"
         if isinstance(value, float) and not math.isfinite(value):
             return column.describe()
         if (column.min is not None and value < column.min) or (
@@ -664,7 +670,7 @@ def validate_json_records(
     holder = field_prefix.rstrip(".")
     for index, record in records:
         if not isinstance(record, Mapping):
-            locator.fail(index, holder, "a JSON object", found=json_found(record))
+            locator.fail(index, holder, "un objet JSON", found=json_found(record))
         for column in columns:
             value = record.get(column.source, _MISSING)
             problem = check_json_value(column, value)

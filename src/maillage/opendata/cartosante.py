@@ -29,7 +29,9 @@ _COLUMNS = [
         "code_bv",
         "bv_code",
         pattern=r"\d{5}|2[AB]\d{3}|97\dZZ",
-        expected='a bassin de vie code (INSEE code of its main commune, or "977ZZ"/"978ZZ")',
+        expected=(
+            'un code de bassin de vie (code INSEE de sa commune principale, ou "977ZZ"/"978ZZ")'
+        ),
     ),
     Column("libelle_bv", "bv_name"),
     _share("part_benef_ophtalmo_2024", "ophtalmo_beneficiary_share_2024"),

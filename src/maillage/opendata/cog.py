@@ -36,7 +36,7 @@ from ._validate import (
 )
 
 ARRONDISSEMENT_CODE = r"\d{3}|2[AB]\d|97\d{2}"
-ARRONDISSEMENT_CODE_TEXT = 'an INSEE arrondissement code such as "521", "2A1" or "9711"'
+ARRONDISSEMENT_CODE_TEXT = 'un code arrondissement INSEE comme "521", "2A1" ou "9711"'
 
 #: Commune types in the COG. Only ``commune-actuelle`` are communes in the legal sense; the others
 #: are former communes kept as "déléguées"/"associées", and the municipal arrondissements of
@@ -82,7 +82,7 @@ def _records(path: PathLike) -> tuple[list[object], JsonLocator]:
     data, text = load_json(path)
     locator = JsonLocator(path, text)
     if not isinstance(data, list):
-        locator.fail(None, "", "a JSON array of objects", found=type(data).__name__)
+        locator.fail(None, "", "un tableau JSON d'objets", found=type(data).__name__)
     return data, locator
 
 
@@ -111,7 +111,7 @@ def read_communes(path: PathLike) -> pd.DataFrame:
         locator.fail(
             position,
             "code",
-            "a commune code that appears once among current communes",
+            "un code commune présent une seule fois parmi les communes actuelles",
             found=data[position]["code"],
         )
     return frame[
@@ -152,7 +152,7 @@ def read_commune_parents(path: PathLike) -> pd.DataFrame:
 
 
 _EPCI = [
-    Column("code", "code", pattern=SIREN_CODE, expected=f"{SIREN_CODE_TEXT} (the EPCI SIREN)"),
+    Column("code", "code", pattern=SIREN_CODE, expected=f"{SIREN_CODE_TEXT} (le SIREN de l'EPCI)"),
     Column("nom", "name"),
     Column("type", "kind", choices=EPCI_KINDS),
     Column("populationMunicipale", "population", kind="int", min=0),
@@ -173,7 +173,7 @@ def read_epci(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     if epci["code"].duplicated().any():
         position = int(epci["code"].duplicated().to_numpy().nonzero()[0][0])
         locator.fail(
-            position, "code", "an EPCI code that appears once", found=epci["code"][position]
+            position, "code", "un code d'EPCI présent une seule fois", found=epci["code"][position]
         )
     epci_codes: list[str] = []
     commune_codes: list[str] = []
@@ -182,12 +182,15 @@ def read_epci(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
         members = record.get("membres")
         if not isinstance(members, list) or not members:
             locator.fail(
-                index, "membres", "a non-empty list of member communes", found=json_found(members)
+                index,
+                "membres",
+                "une liste non vide de communes membres",
+                found=json_found(members),
             )
         for k, member in enumerate(members):
             field = f"membres[{k}]"
             if not isinstance(member, dict):
-                locator.fail(index, field, "a JSON object", found=json_found(member))
+                locator.fail(index, field, "un objet JSON", found=json_found(member))
             code = member.get("code")
             if not isinstance(code, str) or not _COMMUNE_RE.fullmatch(code):
                 locator.fail(index, f"{field}.code", COMMUNE_CODE_TEXT, found=json_found(code))
@@ -195,7 +198,7 @@ def read_epci(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
                 locator.fail(
                     index,
                     f"{field}.code",
-                    f"a commune member of only one EPCI (also in {seen[code]})",
+                    f"une commune membre d'un seul EPCI (elle est aussi dans {seen[code]})",
                     found=code,
                 )
             seen[code] = record["code"]
@@ -236,7 +239,9 @@ def _read_simple(path: PathLike, columns: list[Column]) -> pd.DataFrame:
     duplicated = frame["code"].duplicated()
     if duplicated.any():
         position = int(duplicated.to_numpy().nonzero()[0][0])
-        locator.fail(position, "code", "a code that appears once", found=frame["code"][position])
+        locator.fail(
+            position, "code", "un code présent une seule fois", found=frame["code"][position]
+        )
     return frame
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 from maillage.opendata.errors import DataFormatError
 
 COLUMNS = ("origin", "destination", "minutes")
-_EXPECTED_HEADER = "a header line with columns origin, destination, minutes"
+_EXPECTED_HEADER = "une ligne d'en-tête avec les colonnes origin, destination, minutes"
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 
@@ -52,7 +52,7 @@ def read_cost_table(path: str | Path) -> pd.DataFrame:
     if raw.startswith(_GZIP_MAGIC):
         raw = _gunzip(path, raw)
     if not raw.strip():
-        raise DataFormatError(path, _EXPECTED_HEADER, line=1, found="an empty file")
+        raise DataFormatError(path, _EXPECTED_HEADER, line=1, found="un fichier vide")
     if raw.startswith(_PARQUET_MAGIC):
         return _read_parquet(path, raw)
     return _read_csv(path, raw)
@@ -63,10 +63,12 @@ def _gunzip(path: Path, raw: bytes) -> bytes:
         return gzip.decompress(raw)
     except EOFError:
         raise DataFormatError(
-            path, "a complete gzip file", found="a truncated gzip stream (incomplete download?)"
+            path,
+            "un fichier gzip complet",
+            found="un flux gzip tronqué (téléchargement incomplet ?)",
         ) from None
     except (gzip.BadGzipFile, zlib.error, OSError) as exc:
-        raise DataFormatError(path, "a valid gzip file", found=str(exc)) from None
+        raise DataFormatError(path, "un fichier gzip valide", found=str(exc)) from None
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -76,7 +78,7 @@ def _decode(path: Path, raw: bytes) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataFormatError(
             path,
-            "UTF-8 text (re-save the file as UTF-8)",
+            "du texte UTF-8 (enregistrez à nouveau le fichier en UTF-8)",
             line=line,
             found=raw[exc.start : exc.start + 4],
         ) from None
@@ -86,7 +88,7 @@ def _read_csv(path: Path, raw: bytes) -> pd.DataFrame:
     text = _decode(path, raw)
     header = text.split("\n", 1)[0].rstrip("\r")
     if not header.strip():
-        raise DataFormatError(path, _EXPECTED_HEADER, line=1, found="an empty line")
+        raise DataFormatError(path, _EXPECTED_HEADER, line=1, found="une ligne vide")
     separator = max((",", ";", "\t"), key=header.count)
     names = [name.strip().strip('"').strip().lower() for name in header.split(separator)]
     for column in COLUMNS:
@@ -109,12 +111,12 @@ def _read_csv(path: Path, raw: bytes) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         line, saw = _first_ragged_row(text, separator, len(names))
         if line is None:
-            raise DataFormatError(path, "well-formed CSV", found=str(exc)) from None
+            raise DataFormatError(path, "du CSV bien formé", found=str(exc)) from None
         raise DataFormatError(
             path,
-            f"{len(names)} fields separated by {separator!r}, as in the header",
+            f"{len(names)} champs séparés par {separator!r}, comme dans l'en-tête",
             line=line,
-            found=f"{saw} fields",
+            found=f"{saw} champs",
         ) from None
     table.columns = [str(c).strip().strip('"').strip().lower() for c in table.columns]
     table = table[list(COLUMNS)]
@@ -148,13 +150,13 @@ def _read_parquet(path: Path, raw: bytes) -> pd.DataFrame:
     try:
         arrow = pq.read_table(io.BytesIO(raw))
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataFormatError(path, "a valid Parquet file", found=str(exc)) from None
+        raise DataFormatError(path, "un fichier Parquet valide", found=str(exc)) from None
     by_name = {name.strip().lower(): name for name in arrow.column_names}
     for column in COLUMNS:
         if column not in by_name:
             raise DataFormatError(
                 path,
-                "Parquet columns origin, destination, minutes",
+                "les colonnes Parquet origin, destination, minutes",
                 column=column,
                 found=", ".join(arrow.column_names),
             )
@@ -165,18 +167,24 @@ def _read_parquet(path: Path, raw: bytes) -> pd.DataFrame:
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not (
             pa.types.is_integer(kind) or pa.types.is_dictionary(kind)
         ):
-            raise DataFormatError(path, "string (or integer) ids", column=column, found=str(kind))
+            raise DataFormatError(
+                path, "des identifiants texte (ou entiers)", column=column, found=str(kind)
+            )
         values = data.to_pandas()
         nulls = values.isna().to_numpy()
         if nulls.any():
             row = int(np.flatnonzero(nulls)[0]) + 1
-            raise DataFormatError(path, "a non-empty id", line=row, column=column, found="null")
+            raise DataFormatError(
+                path, "un identifiant non vide", line=row, column=column, found="null"
+            )
         table[column] = values.astype(str).str.strip().to_numpy()
     minutes = arrow.column(by_name["minutes"])
     if not (pa.types.is_integer(minutes.type) or pa.types.is_floating(minutes.type)) and not (
         pa.types.is_decimal(minutes.type) or pa.types.is_string(minutes.type)
     ):
-        raise DataFormatError(path, "numeric minutes", column="minutes", found=str(minutes.type))
+        raise DataFormatError(
+            path, "des minutes numériques", column="minutes", found=str(minutes.type)
+        )
     minutes_values = minutes.to_pandas()
     table["minutes"] = minutes_values.to_numpy()
     return _validated(path, table, minutes_values, np.arange(1, arrow.num_rows + 1))
@@ -193,13 +201,15 @@ def _validated(
 ) -> pd.DataFrame:
     """Check ids, minutes and uniqueness; ``lines[k]`` is the file line of row ``k``."""
     if len(table) == 0:
-        raise DataFormatError(path, "at least one data row", line=2, found="only a header")
+        raise DataFormatError(
+            path, "au moins une ligne de données", line=2, found="seulement un en-tête"
+        )
     for column in ("origin", "destination"):
         empty = (table[column] == "").to_numpy()
         if empty.any():
             k = int(np.flatnonzero(empty)[0])
             raise DataFormatError(
-                path, "a non-empty id", line=int(lines[k]), column=column, found=""
+                path, "un identifiant non vide", line=int(lines[k]), column=column, found=""
             )
     minutes = pd.to_numeric(pd.Series(minutes_text).reset_index(drop=True), errors="coerce")
     minutes = minutes.to_numpy(dtype=float, na_value=np.nan)
@@ -209,10 +219,10 @@ def _validated(
         found = table["minutes"].iloc[k]
         raise DataFormatError(
             path,
-            "a number of minutes >= 0",
+            "un nombre de minutes >= 0",
             line=int(lines[k]),
             column="minutes",
-            found="(empty)" if _is_empty(found) else found,
+            found="(vide)" if _is_empty(found) else found,
         )
     result = pd.DataFrame(
         {
@@ -231,8 +241,8 @@ def _validated(
         first = int(lines[int(np.flatnonzero(same.to_numpy())[0])])
         raise DataFormatError(
             path,
-            "one row per (origin, destination) pair",
+            "une ligne par couple (origin, destination)",
             line=int(lines[k]),
-            found=f"{origin} -> {destination} again (first on line {first})",
+            found=f"{origin} -> {destination} de nouveau (déjà à la ligne {first})",
         )
     return result

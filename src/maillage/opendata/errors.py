@@ -36,13 +36,13 @@ class DataFormatError(ValueError):
     def _message(self) -> str:
         where = [Path(self.path).name]
         if self.line is not None:
-            where.append(f"line {self.line}")
+            where.append(f"ligne {self.line}")
         if self.column is not None:
-            where.append(f"column {self.column!r}")
-        message = f"{', '.join(where)}: expected {self.expected}"
+            where.append(f"colonne {self.column!r}")
+        message = f"{', '.join(where)} : attendu {self.expected}"
         if self.found is not None:
             found = str(self.found)
             if len(found) > 60:
                 found = found[:57] + "..."
-            message += f", found {found!r}"
+            message += f" ; trouvé {found!r}"
         return message

@@ -179,14 +179,14 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def _check_bundle(locator: JsonLocator, data: Any) -> None:
     if not isinstance(data, Mapping):
-        locator.fail(None, "", "a JSON object (a FHIR Bundle)", found=type(data).__name__)
+        locator.fail(None, "", "un objet JSON (un Bundle FHIR)", found=type(data).__name__)
     if data.get("resourceType") != "Bundle":
         locator.fail(None, "resourceType", '"Bundle"', found=json_found(data.get("resourceType")))
     if data.get("type") not in BUNDLE_TYPES:
         locator.fail(
             None,
             "type",
-            'a Bundle of type "searchset" or "collection"',
+            'un Bundle de type "searchset" ou "collection"',
             json_found(data.get("type")),
         )
     shell = {key: value for key, value in data.items() if key != "entry"}
@@ -197,18 +197,20 @@ def _check_bundle(locator: JsonLocator, data: Any) -> None:
         error = _errors(exc)
         if error is None:
             raise
-        locator.fail(None, _loc(error["loc"]), f"valid FHIR R4 Bundle data ({error['msg']})")
+        locator.fail(
+            None, _loc(error["loc"]), f"des données de Bundle FHIR R4 valides ({error['msg']})"
+        )
     entries = data.get("entry")
     if entries is not None and not isinstance(entries, list):
-        locator.fail(None, "entry", "a list of entries", found=type(entries).__name__)
+        locator.fail(None, "entry", "une liste d'entrées", found=type(entries).__name__)
 
 
 def _check_entry(locator: JsonLocator, index: int, entry: Any) -> Mapping[str, Any]:
     if not isinstance(entry, Mapping):
-        locator.fail(index, "", "a Bundle entry object", found=type(entry).__name__)
+        locator.fail(index, "", "un objet d'entrée de Bundle", found=type(entry).__name__)
     resource = entry.get("resource")
     if not isinstance(resource, Mapping):
-        locator.fail(index, "resource", "a resource object", found=json_found(resource))
+        locator.fail(index, "resource", "un objet ressource", found=json_found(resource))
     kind = resource.get("resourceType")
     r4b = _fhir_models()
     try:
@@ -216,7 +218,9 @@ def _check_entry(locator: JsonLocator, index: int, entry: Any) -> Mapping[str, A
     except (KeyError, ValueError, AttributeError):
         model = None
     if model is None:
-        locator.fail(index, "resource.resourceType", "a FHIR R4 resource type", json_found(kind))
+        locator.fail(
+            index, "resource.resourceType", "un type de ressource FHIR R4", json_found(kind)
+        )
     try:
         model.model_validate(resource)
     except ValueError as exc:
@@ -226,20 +230,22 @@ def _check_entry(locator: JsonLocator, index: int, entry: Any) -> Mapping[str, A
         locator.fail(
             index,
             f"resource.{_loc(error['loc'])}".rstrip("."),
-            f"valid FHIR R4 {kind} data ({error['msg']})",
+            f"des données {kind} FHIR R4 valides ({error['msg']})",
             found=_value_at(resource, error["loc"]),
         )
     active = resource.get("active")
     if active is not None and not isinstance(active, bool):
         # pydantic's lax mode would read "yes" as true; FHIR JSON booleans are true/false only
-        locator.fail(index, "resource.active", "true or false (a JSON boolean)", json_found(active))
+        locator.fail(
+            index, "resource.active", "true ou false (un booléen JSON)", json_found(active)
+        )
     try:
         r4b.bundle.BundleEntry.model_validate({k: v for k, v in entry.items() if k != "resource"})
     except ValueError as exc:
         error = _errors(exc)
         if error is None:
             raise
-        locator.fail(index, _loc(error["loc"]), f"a valid Bundle entry ({error['msg']})")
+        locator.fail(index, _loc(error["loc"]), f"une entrée de Bundle valide ({error['msg']})")
     return resource
 
 
@@ -342,24 +348,26 @@ def _practitioners(
             where = f"resource.identifier[{k}].value"
             if system in RPPS_SYSTEMS or "RPPS" in types:
                 if not isinstance(value, str) or not _RPPS_RE.fullmatch(value):
-                    locator.fail(index, where, "an RPPS number of 11 digits", json_found(value))
+                    locator.fail(index, where, "un numéro RPPS de 11 chiffres", json_found(value))
                 rpps = value
             elif system == IDNPS_SYSTEM or "IDNPS" in types:
                 if not isinstance(value, str) or not _IDNPS_RE.fullmatch(value):
                     locator.fail(
-                        index, where, 'an IDNPS: "8" + RPPS or "0" + ADELI', json_found(value)
+                        index, where, 'un IDNPS : "8" + RPPS ou "0" + ADELI', json_found(value)
                     )
                 idnps = value
         if rpps is None and idnps is None:
             locator.fail(
                 index,
                 "resource.identifier",
-                f"an RPPS identifier (system {RPPS_SYSTEM}, type RPPS) or a national id "
-                f"(IDNPS, system {IDNPS_SYSTEM})",
-                json_found(resource.get("identifier", "(missing)")),
+                f"un identifiant RPPS (système {RPPS_SYSTEM}, type RPPS) ou un identifiant "
+                f"national (IDNPS, système {IDNPS_SYSTEM})",
+                json_found(resource.get("identifier", "(absent)")),
             )
         if rpps is not None and idnps is not None and idnps != "8" + rpps:
-            locator.fail(index, "resource.identifier", f'IDNPS "8{rpps}" for RPPS {rpps}', idnps)
+            locator.fail(
+                index, "resource.identifier", f'IDNPS "8{rpps}" (celui du RPPS {rpps})', idnps
+            )
         if rpps is None and idnps is not None and idnps.startswith("8"):
             rpps = idnps[1:]
         gender = resource.get("gender")
@@ -367,7 +375,7 @@ def _practitioners(
             locator.fail(
                 index,
                 "resource.gender",
-                "one of "
+                "l'une des valeurs "
                 + ", ".join(repr(g) for g in sorted(_GENDERS))
                 + " (FHIR AdministrativeGender)",
                 json_found(gender),
@@ -381,8 +389,8 @@ def _practitioners(
                 locator.fail(
                     index,
                     f"resource.name.{part}",
-                    f"at most {limit} characters, without NUL bytes",
-                    f"{len(value)} characters",
+                    f"au plus {limit} caractères, sans octet NUL",
+                    f"{len(value)} caractères",
                 )
         qualifications = [q.get("code") for q in resource.get("qualification") or []]
         rows.append(
@@ -441,7 +449,7 @@ def _roles(
                 locator.fail(
                     index,
                     "resource.practitioner.identifier.value",
-                    "an RPPS number of 11 digits",
+                    "un numéro RPPS de 11 chiffres",
                     json_found(value),
                 )
             rpps = value
@@ -449,8 +457,8 @@ def _roles(
             locator.fail(
                 index,
                 "resource.practitioner",
-                'a reference to the practitioner ("Practitioner/<id>" or an RPPS identifier)',
-                json_found(reference if reference is not None else "(missing)"),
+                'une référence au professionnel ("Practitioner/<id>" ou un identifiant RPPS)',
+                json_found(reference if reference is not None else "(absent)"),
             )
         code, specialty = resource.get("code"), resource.get("specialty")
         specialties = _codes(specialty, "TRE_R38-SpecialiteOrdinale")
@@ -508,8 +516,9 @@ def _organizations(
             locator.fail(
                 index,
                 "resource.identifier",
-                "at least one identifier (FINESS, SIRET or national structure id IDNST)",
-                json_found(resource.get("identifier", "(missing)")),
+                "au moins un identifiant (FINESS, SIRET ou identifiant national de "
+                "structure IDNST)",
+                json_found(resource.get("identifier", "(absent)")),
             )
         for k, identifier in enumerate(identifiers):
             system, value = identifier.get("system"), identifier.get("value")
@@ -517,7 +526,9 @@ def _organizations(
             where = f"resource.identifier[{k}].value"
             if system in FINESS_SYSTEMS or types & {"FINEG", "FINEJ"}:
                 if not isinstance(value, str) or not _FINESS_RE.fullmatch(value):
-                    locator.fail(index, where, "a 9-character FINESS number", json_found(value))
+                    locator.fail(
+                        index, where, "un numéro FINESS de 9 caractères", json_found(value)
+                    )
                 ids["finess_ej" if "FINEJ" in types else "finess"] = value
             elif system in SIRENE_SYSTEMS or types & {"SIRET", "SIREN"}:
                 if isinstance(value, str) and _SIRET_RE.fullmatch(value) and "SIREN" not in types:
@@ -526,11 +537,19 @@ def _organizations(
                     ids["siren"] = value
                 else:
                     locator.fail(
-                        index, where, "a 14-digit SIRET or 9-digit SIREN", json_found(value)
+                        index,
+                        where,
+                        "un SIRET de 14 chiffres ou un SIREN de 9 chiffres",
+                        json_found(value),
                     )
             elif system == IDNST_SYSTEM or "IDNST" in types:
                 if not isinstance(value, str) or not value:
-                    locator.fail(index, where, "a national structure id (IDNST)", json_found(value))
+                    locator.fail(
+                        index,
+                        where,
+                        "un identifiant national de structure (IDNST)",
+                        json_found(value),
+                    )
                 ids["idnst"] = value
         idnst = ids.get("idnst")
         has_finess = "finess" in ids or "finess_ej" in ids

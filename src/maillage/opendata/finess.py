@@ -48,7 +48,7 @@ _COLUMNS = [
         "departement",
         "departement",
         pattern=_FINESS_DEPARTEMENT,
-        expected='a département code such as "01", "2A" or "974"',
+        expected='un code département comme "01", "2A" ou "974"',
     ),
     Column(
         "code_commune_insee",
@@ -57,13 +57,18 @@ _COLUMNS = [
         pattern=COMMUNE_CODE,
         expected=COMMUNE_CODE_TEXT,
     ),
-    Column("categetab", "category_code", pattern=r"\d{3}", expected="a 3-digit FINESS category"),
+    Column(
+        "categetab",
+        "category_code",
+        pattern=r"\d{3}",
+        expected="une catégorie FINESS de 3 chiffres",
+    ),
     Column("libcategetab", "category_label"),
     Column(
         "categagretab",
         "aggregate_code",
         pattern=r"\d{4}",
-        expected="a 4-digit FINESS aggregate category",
+        expected="une catégorie agrégée FINESS de 4 chiffres",
     ),
     Column("libcategagretab", "aggregate_label"),
     Column(
@@ -71,13 +76,19 @@ _COLUMNS = [
         "ape_code",
         required=False,
         pattern=r"\d{4}[A-Z]",
-        expected='a NAF/APE code such as "8610Z"',
+        expected='un code NAF/APE comme "8610Z"',
     ),
-    Column("code_sph", "sph_code", required=False, pattern=r"\d", expected="a 1-digit SPH code"),
+    Column(
+        "code_sph", "sph_code", required=False, pattern=r"\d", expected="un code SPH d'un chiffre"
+    ),
     Column("lib_sph", "sph_label", required=False),
     Column("siret", "siret", required=False, pattern=SIRET_CODE, expected=SIRET_CODE_TEXT),
     Column(
-        "telephone", "phone", required=False, pattern=r"\d{10}", expected="a 10-digit phone number"
+        "telephone",
+        "phone",
+        required=False,
+        pattern=r"\d{10}",
+        expected="un numéro de téléphone de 10 chiffres",
     ),
     Column("date_ouverture", "opened_on", kind="date"),
     Column("date_maj", "updated_on", kind="date"),
@@ -123,7 +134,9 @@ def read_finess(path: PathLike, *, drop_implausible_coordinates: bool = True) ->
     if half.any():
         position = int(np.flatnonzero(half.to_numpy())[0])
         column = "longitude" if lon.isna().iloc[position] else "latitude"
-        table.fail(position, column, "latitude and longitude both given or both empty", "")
+        table.fail(
+            position, column, "latitude et longitude toutes deux données ou toutes deux vides", ""
+        )
     implausible = ~lat.isna() & ~_plausible(frame["departement"], lat, lon)
     frame.attrs["implausible_coordinates"] = int(implausible.sum())
     if drop_implausible_coordinates and implausible.any():

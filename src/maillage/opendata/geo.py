@@ -49,14 +49,14 @@ def read_commune_shapes(path: PathLike) -> pd.DataFrame:
     locator = JsonLocator(path, text, array_key="features")
     if not isinstance(data, Mapping) or data.get("type") != "FeatureCollection":
         found = data.get("type") if isinstance(data, Mapping) else type(data).__name__
-        locator.fail(None, "type", 'a GeoJSON object with "type": "FeatureCollection"', found)
+        locator.fail(None, "type", 'un objet GeoJSON avec "type": "FeatureCollection"', found)
     features = data.get("features")
     if not isinstance(features, list):
-        locator.fail(None, "features", "a list of features", found=json_found(features))
+        locator.fail(None, "features", "une liste de features", found=json_found(features))
     properties: list[tuple[int, object]] = []
     for index, feature in enumerate(features):
         if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
-            locator.fail(index, "type", 'an object with "type": "Feature"', found=_type(feature))
+            locator.fail(index, "type", 'un objet avec "type": "Feature"', found=_type(feature))
         properties.append((index, feature.get("properties")))
         _check_geometry(locator, index, feature.get("geometry"))
     frame = validate_json_records(
@@ -68,7 +68,7 @@ def read_commune_shapes(path: PathLike) -> pd.DataFrame:
         locator.fail(
             index,
             "properties.code",
-            "a commune code used by one feature only",
+            "un code commune utilisé par une seule feature",
             frame["code"][index],
         )
     frame["geometry"] = pd.Series([f["geometry"] for f in features], dtype=object)
@@ -83,7 +83,7 @@ def _type(value: object) -> str:
 
 def _check_geometry(locator: JsonLocator, index: int, geometry: object) -> None:
     if not isinstance(geometry, Mapping):
-        locator.fail(index, "geometry", "a GeoJSON geometry object", found=json_found(geometry))
+        locator.fail(index, "geometry", "un objet géométrie GeoJSON", found=json_found(geometry))
     kind = geometry.get("type")
     coordinates = geometry.get("coordinates")
     if kind == "Polygon":
@@ -91,7 +91,10 @@ def _check_geometry(locator: JsonLocator, index: int, geometry: object) -> None:
     elif kind == "MultiPolygon":
         if not isinstance(coordinates, list) or not coordinates:
             locator.fail(
-                index, "geometry.coordinates", "a non-empty list of polygons", _short(coordinates)
+                index,
+                "geometry.coordinates",
+                "une liste non vide de polygones",
+                _short(coordinates),
             )
         polygons, prefix = coordinates, "geometry.coordinates[{p}]"
     else:
@@ -99,7 +102,7 @@ def _check_geometry(locator: JsonLocator, index: int, geometry: object) -> None:
     for p, polygon in enumerate(polygons):
         where = prefix.format(p=p)
         if not isinstance(polygon, list) or not polygon:
-            locator.fail(index, where, "a non-empty list of linear rings", _short(polygon))
+            locator.fail(index, where, "une liste non vide d'anneaux", _short(polygon))
         for r, ring in enumerate(polygon):
             _check_ring(locator, index, f"{where}[{r}]", ring)
 
@@ -111,7 +114,7 @@ def _short(value: object) -> str:
 
 def _check_ring(locator: JsonLocator, index: int, where: str, ring: object) -> None:
     if not isinstance(ring, list) or len(ring) < 4:
-        locator.fail(index, where, "a linear ring of at least 4 positions", _short(ring))
+        locator.fail(index, where, "un anneau d'au moins 4 positions", _short(ring))
     array = np.asarray(ring) if _regular(ring) else None
     if array is None or array.dtype.kind not in "if" or array.ndim != 2:
         for k, position in enumerate(ring):
@@ -129,15 +132,16 @@ def _check_ring(locator: JsonLocator, index: int, where: str, ring: object) -> N
         locator.fail(
             index,
             f"{where}[{k}]",
-            "[longitude, latitude] with longitude in [-180, 180] and latitude in [-90, 90]",
+            "[longitude, latitude] avec la longitude dans [-180, 180] et la latitude "
+            "dans [-90, 90]",
             found=ring[k],
         )
     if not np.array_equal(array[0, :2], array[-1, :2]):
         locator.fail(
             index,
             where,
-            "a closed ring (last position equal to the first)",
-            found=f"first {ring[0]}, last {ring[-1]}",
+            "un anneau fermé (dernière position égale à la première)",
+            found=f"première {ring[0]}, dernière {ring[-1]}",
         )
 
 

@@ -180,10 +180,10 @@ def read_road_network(
             way_highway.append(highway)
             way_maxspeed.append(parse_maxspeed(tags.get("maxspeed")))
     except RuntimeError as exc:  # libosmium reports format errors as RuntimeError
-        raise DataFormatError(path, "an OpenStreetMap file (.osm.pbf)", found=str(exc)) from exc
+        raise DataFormatError(path, "un fichier OpenStreetMap (.osm.pbf)", found=str(exc)) from exc
 
     if not refs:
-        raise DataFormatError(path, "at least one drivable highway way", found="none")
+        raise DataFormatError(path, "au moins une voie routière carrossable", found="aucune")
     ref_array = np.asarray(refs, dtype=np.int64)
     lat_array = np.asarray(lats, dtype=np.float64)
     lon_array = np.asarray(lons, dtype=np.float64)
@@ -196,7 +196,9 @@ def read_road_network(
     segment = same_way & located[:-1] & located[1:] & (ref_array[1:] != ref_array[:-1])
     first = np.flatnonzero(segment)
     if first.size == 0:
-        raise DataFormatError(path, "at least one drivable road segment with located nodes")
+        raise DataFormatError(
+            path, "au moins un tronçon routier carrossable dont les nœuds sont localisés"
+        )
 
     node_ids, position = np.unique(ref_array[located], return_index=True)
     latitude = lat_array[located][position]

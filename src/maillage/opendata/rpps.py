@@ -107,19 +107,22 @@ _COLUMNS = [
         "Identifiant PP",
         "identifier",
         pattern=r"\d{11}|\d{9}|2[AB]\d{7}",
-        expected="an RPPS number (11 digits) or an ADELI number (9 characters)",
+        expected="un numéro RPPS (11 chiffres) ou ADELI (9 caractères)",
     ),
     Column(
         "Identification nationale PP",
         "national_id",
         pattern=r"8\d{11}|0(?:\d{9}|2[AB]\d{7})",
-        expected='the national id: "8" + RPPS, or "0" + ADELI',
+        expected='l\'identifiant national : "8" + RPPS, ou "0" + ADELI',
     ),
     Column("Code civilité d'exercice", "title", **_OPT),
     Column("Nom d'exercice", "family_name", max_length=120),
     Column("Prénom d'exercice", "given_name", max_length=120, **_OPT),
     Column(
-        "Code profession", "profession_code", pattern=r"\d{2}", expected="a 2-digit profession code"
+        "Code profession",
+        "profession_code",
+        pattern=r"\d{2}",
+        expected="un code profession de 2 chiffres",
     ),
     Column("Libellé profession", "profession_label"),
     Column("Code catégorie professionnelle", "category_code", **_OPT),
@@ -236,11 +239,13 @@ def read_rpps_activities(path: PathLike) -> pd.DataFrame:
     bad = (rpps_line & (length != 11)) | (~rpps_line & (length != 9))
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
-        kind = "RPPS number of 11 digits" if rpps_line[position] else "ADELI number of 9 characters"
+        kind = (
+            "numéro RPPS de 11 chiffres" if rpps_line[position] else "numéro ADELI de 9 caractères"
+        )
         table.fail(
             position,
             "identifier",
-            f"an {kind} (per Type d'identifiant PP)",
+            f"un {kind} (selon le Type d'identifiant PP)",
             _at(frame, position, "identifier"),
         )
     national = (frame["id_type"] + frame["identifier"]).to_numpy(dtype=object)
@@ -250,7 +255,7 @@ def read_rpps_activities(path: PathLike) -> pd.DataFrame:
         table.fail(
             position,
             "national_id",
-            f"the identifier type followed by the identifier ({national[position]})",
+            f"le type d'identifiant suivi de l'identifiant ({national[position]})",
             _at(frame, position, "national_id"),
         )
     french = frame["country_code"].isna() | (frame["country_code"] == "99100")
@@ -263,7 +268,7 @@ def read_rpps_activities(path: PathLike) -> pd.DataFrame:
         table.fail(
             position,
             "postal_code",
-            "a 5-digit postal code for an address in France",
+            "un code postal de 5 chiffres pour une adresse en France",
             _at(frame, position, "postal_code"),
         )
     # One person, one name: lines of the same RPPS number that disagree on it are refused.
@@ -278,8 +283,9 @@ def read_rpps_activities(path: PathLike) -> pd.DataFrame:
             table.fail(
                 position,
                 column,
-                f"the same {table.sources[column]!r} on every line of identifier "
-                f"{frame['identifier'].iloc[position]} (line {int(table.lines[earlier])} says "
+                f"la même valeur de {table.sources[column]!r} sur chaque ligne de l'identifiant "
+                f"{frame['identifier'].iloc[position]} "
+                f"(la ligne {int(table.lines[earlier])} indique "
                 f"{first.iloc[position]!r})",
                 _at(frame, position, column),
             )

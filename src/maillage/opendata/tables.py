@@ -19,22 +19,22 @@ def read_id_values(path: str | Path, value_column: str) -> pd.Series:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataFormatError(path, f"a readable file ({exc.strerror})") from exc
+        raise DataFormatError(path, f"un fichier lisible ({exc.strerror})") from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataFormatError(
-            path, "UTF-8 text (the file looks Latin-1/Windows-1252 encoded)", line=line
+            path, "du texte UTF-8 (le fichier semble encodé en Latin-1/Windows-1252)", line=line
         ) from exc
     lines = text.splitlines()
     if not lines or not lines[0].strip():
-        raise DataFormatError(path, f"a header line 'id,{value_column}'", line=1)
+        raise DataFormatError(path, f"une ligne d'en-tête 'id,{value_column}'", line=1)
     header = [h.strip() for h in lines[0].split(",")]
     for col in ("id", value_column):
         if col not in header:
             raise DataFormatError(
-                path, f"a column {col!r} in the header 'id,{value_column}'", line=1,
+                path, f"une colonne {col!r} dans l'en-tête 'id,{value_column}'", line=1,
                 found=lines[0],
             )  # fmt: skip
     i_id, i_val = header.index("id"), header.index(value_column)
@@ -46,25 +46,29 @@ def read_id_values(path: str | Path, value_column: str) -> pd.Series:
             continue
         cells = line.split(",")
         if len(cells) != len(header):
-            raise DataFormatError(path, f"{len(header)} comma-separated fields", line=n, found=line)
+            raise DataFormatError(
+                path, f"{len(header)} champs séparés par des virgules", line=n, found=line
+            )
         ident = cells[i_id].strip()
         if not ident:
-            raise DataFormatError(path, "a non-empty id", line=n, column="id")
+            raise DataFormatError(path, "un identifiant non vide", line=n, column="id")
         if ident in seen:
-            raise DataFormatError(path, "unique ids", line=n, column="id", found=ident)
+            raise DataFormatError(
+                path, "des identifiants uniques", line=n, column="id", found=ident
+            )
         seen.add(ident)
         try:
             value = float(cells[i_val])
         except ValueError:
             raise DataFormatError(
-                path, "a number", line=n, column=value_column, found=cells[i_val]
+                path, "un nombre", line=n, column=value_column, found=cells[i_val]
             ) from None
         if not (value >= 0 and value != float("inf")):
             raise DataFormatError(
-                path, "a finite number >= 0", line=n, column=value_column, found=cells[i_val]
+                path, "un nombre fini >= 0", line=n, column=value_column, found=cells[i_val]
             )
         ids.append(ident)
         values.append(value)
     if not ids:
-        raise DataFormatError(path, "at least one data line after the header", line=2)
+        raise DataFormatError(path, "au moins une ligne de données après l'en-tête", line=2)
     return pd.Series(values, index=pd.Index(ids, name="id"), name=value_column, dtype=float)
