@@ -96,14 +96,16 @@ def _reference(value: str, kind: str) -> int:
     match = re.fullmatch(rf"(?:(?:.*/)?{kind}/)?([0-9]+)", value)
     number = as_id(match.group(1)) if match is not None else None
     if number is None:
-        raise BadRequest(f'a reference to a {kind} ("{kind}/<id>" or "<id>"), not {value!r}')
+        raise BadRequest(
+            f'une référence à un {kind} ("{kind}/<id>" ou "<id>") est attendue, pas {value!r}'
+        )
     return number
 
 
 def _ids(value: str) -> int:
     number = as_id(value)
     if number is None:
-        raise BadRequest(f"_id must be a numeric resource id, not {value!r}")
+        raise BadRequest(f"_id doit être un identifiant numérique de ressource, pas {value!r}")
     return number
 
 
@@ -118,7 +120,9 @@ def _string(fields: tuple[str, ...]) -> Callable[[str, str | None], Q]:
     def make(value: str, modifier: str | None) -> Q:
         lookup = {None: "istartswith", "exact": "exact", "contains": "icontains"}.get(modifier)
         if lookup is None:
-            raise BadRequest(f"modifier :{modifier} is not supported here (use :exact, :contains)")
+            raise BadRequest(
+                f"le modificateur :{modifier} n'est pas pris en charge ici (:exact, :contains)"
+            )
         q = Q()
         for field in fields:
             q |= Q(**{f"{field}__{lookup}": value})
@@ -130,7 +134,9 @@ def _string(fields: tuple[str, ...]) -> Callable[[str, str | None], Q]:
 def _no_modifier(make: Callable[[str], Q]) -> Callable[[str, str | None], Q]:
     def wrapped(value: str, modifier: str | None) -> Q:
         if modifier is not None:
-            raise BadRequest(f"modifier :{modifier} is not supported for this parameter")
+            raise BadRequest(
+                f"le modificateur :{modifier} n'est pas pris en charge pour ce paramètre"
+            )
         return make(value)
 
     return wrapped
@@ -324,7 +330,7 @@ SEARCH_PARAMS: dict[str, dict[str, Param]] = {
 
 def _boolean(value: str) -> bool:
     if value not in ("true", "false"):
-        raise BadRequest(f"expected true or false, not {value!r}")
+        raise BadRequest(f"true ou false attendu, pas {value!r}")
     return value == "true"
 
 
@@ -343,10 +349,10 @@ def _int_param(request: HttpRequest, name: str, default: int, minimum: int, maxi
     if raw is None or raw == "":
         return default
     if not re.fullmatch(r"-?[0-9]{1,12}", raw):
-        raise BadRequest(f"{name} must be an integer, not {raw[:40]!r}")
+        raise BadRequest(f"{name} doit être un entier, pas {raw[:40]!r}")
     value = int(raw)
     if not minimum <= value <= maximum:
-        raise BadRequest(f"{name} must be between {minimum} and {maximum}, not {value}")
+        raise BadRequest(f"{name} doit être entre {minimum} et {maximum}, pas {value}")
     return value
 
 
@@ -355,19 +361,19 @@ def _check_sizes(request: HttpRequest) -> None:
     n_values = 0
     for key in request.GET:
         if len(key) > 64:
-            raise BadRequest(f"search parameter name too long ({len(key)} characters)")
+            raise BadRequest(f"nom de paramètre de recherche trop long ({len(key)} caractères)")
         for raw in request.GET.getlist(key):
             if len(raw) > MAX_VALUE_CHARS * MAX_VALUES:
-                raise BadRequest(f"the value of {key!r} is too long ({len(raw)} characters)")
+                raise BadRequest(f"la valeur de {key!r} est trop longue ({len(raw)} caractères)")
             for value in raw.split(","):
                 if len(value) > MAX_VALUE_CHARS:
                     raise BadRequest(
-                        f"a value of {key!r} has {len(value)} characters "
-                        f"(at most {MAX_VALUE_CHARS})"
+                        f"une valeur de {key!r} a {len(value)} caractères "
+                        f"(au plus {MAX_VALUE_CHARS})"
                     )
                 n_values += 1
     if n_values > MAX_VALUES:
-        raise BadRequest(f"too many search values: {n_values} (at most {MAX_VALUES})")
+        raise BadRequest(f"trop de valeurs de recherche : {n_values} (au plus {MAX_VALUES})")
 
 
 def _filter(kind: str, qs: QuerySet, request: HttpRequest) -> QuerySet:
@@ -380,11 +386,13 @@ def _filter(kind: str, qs: QuerySet, request: HttpRequest) -> QuerySet:
         param = params.get(name)
         if param is None:
             known = ", ".join(sorted(params) + sorted(PAGING_PARAMS))
-            raise BadRequest(f"unknown search parameter {key!r} for {kind} (supported: {known})")
+            raise BadRequest(
+                f"paramètre de recherche inconnu {key!r} pour {kind} (pris en charge : {known})"
+            )
         for raw in request.GET.getlist(key):
             values = [v for v in raw.split(",") if v != ""]
             if not values:
-                raise BadRequest(f"search parameter {key!r} has no value")
+                raise BadRequest(f"le paramètre de recherche {key!r} n'a pas de valeur")
             q = Q()
             for value in values:
                 q |= param.make(value, modifier or None)
@@ -497,7 +505,7 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
     if resource_type == "Bundle":
         return territory_bundle(request)
     if resource_type not in SEARCH_PARAMS:
-        return outcome(404, "not-supported", f"resource type {resource_type!r} is not served")
+        return outcome(404, "not-supported", f"type de ressource {resource_type!r} non servi")
     pro = can(request.user, "view_pro")
     try:
         count = _int_param(request, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
@@ -543,13 +551,13 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
 @require_GET
 def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
     if resource_type not in SEARCH_PARAMS:
-        return outcome(404, "not-supported", f"resource type {resource_type!r} is not served")
+        return outcome(404, "not-supported", f"type de ressource {resource_type!r} non servi")
     pro = can(request.user, "view_pro")
     obj = None
     if as_id(resource_id) is not None:
         obj = _queryset(resource_type, pro).filter(pk=as_id(resource_id)).first()
     if obj is None:
-        return outcome(404, "not-found", f"{resource_type}/{resource_id} is not known")
+        return outcome(404, "not-found", f"{resource_type}/{resource_id} est inconnu")
     if pro:
         audit(request.user, "view_pro", obj, channel="fhir")
     return fhir_response(fhir.build(resource_type, obj, pro=pro))
@@ -559,10 +567,12 @@ def territory_bundle(request: HttpRequest) -> HttpResponse:
     """``GET /fhir/Bundle?territory=epci:200068666``: the territory export."""
     unknown = set(request.GET) - {"territory", "_format"}
     if unknown:
-        return outcome(400, "invalid", f"unknown parameter(s) {', '.join(sorted(unknown))}")
+        return outcome(400, "invalid", f"paramètre(s) inconnu(s) : {', '.join(sorted(unknown))}")
     spec = request.GET.get("territory", "").strip()
     if not spec:
-        return outcome(400, "required", "territory is required (e.g. territory=epci:200068666)")
+        return outcome(
+            400, "required", "territory est obligatoire (par exemple territory=epci:200068666)"
+        )
     try:
         territory = resolve(spec)
     except UnknownTerritory as exc:
@@ -575,4 +585,4 @@ def territory_bundle(request: HttpRequest) -> HttpResponse:
 
 
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
-    return outcome(404, "not-found", f"nothing at /fhir/{path}")
+    return outcome(404, "not-found", f"rien à l'adresse /fhir/{path}")
