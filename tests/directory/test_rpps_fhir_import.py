@@ -60,6 +60,47 @@ def test_fhir_bundle_merges_with_rpps(demo_db):
     assert PractitionerRole.objects.filter(source=Source.FHIR).count() == 4
 
 
+def test_fhir_reimport_keeps_role_ids_and_published_edits(demo_db, tmp_path):
+    import json
+
+    import_fhir_bundle(BUNDLE)
+    roles = PractitionerRole.objects.filter(source=Source.FHIR)
+    before = dict(roles.values_list("id", "practitioner__rpps"))
+    role = roles.get(practitioner__rpps="19999000005")
+    role.accepts_new_patients = True  # what a coordinator published
+    role.save()
+
+    report = import_fhir_bundle(BUNDLE)  # the same file again
+    assert dict(roles.values_list("id", "practitioner__rpps")) == before  # same ids, same URLs
+    assert report.counts["activités conservées (même identifiant)"] == 4
+    role.refresh_from_db()
+    assert role.accepts_new_patients is True
+
+    # An updated file: the role becomes inactive; it is the same role, updated.
+    bundle = json.loads(BUNDLE.read_text(encoding="utf-8"))
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    emma = next(
+        r["id"]
+        for r in resources
+        if r["resourceType"] == "Practitioner" and "19999000005" in json.dumps(r)
+    )
+    changed = 0
+    for res in resources:
+        if res["resourceType"] == "PractitionerRole" and (
+            res["practitioner"].get("reference") == f"Practitioner/{emma}"
+            or "19999000005" in json.dumps(res["practitioner"])
+        ):
+            res["active"] = False
+            changed += 1
+    assert changed == 1
+    updated = tmp_path / "bundle.json"
+    updated.write_text(json.dumps(bundle), encoding="utf-8")
+    import_fhir_bundle(updated)
+    assert dict(roles.values_list("id", "practitioner__rpps")) == before
+    role.refresh_from_db()
+    assert role.active is False and role.accepts_new_patients is True
+
+
 def test_rpps_reimport_keeps_role_ids_and_published_edits(demo_db, tmp_path):
     """Same ids and URLs after a re-import; a published "accepts new patients" edit stays."""
     from django.contrib.auth import get_user_model

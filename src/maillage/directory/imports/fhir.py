@@ -115,29 +115,42 @@ def import_fhir_bundle(path: Path) -> ImportReport:
             )
             people[r.fhir_id] = p.id
             people[r.rpps] = p.id
-        old_roles = set(
-            PractitionerRole.objects.filter(
-                practitioner_id__in=set(people.values()), source=Source.FHIR
-            ).values_list("id", flat=True)
-        )
-        PractitionerRole.objects.filter(pk__in=old_roles).delete()
-        roles = []
+        # Re-import: a role met again (same practitioner, structure, place, profession and
+        # specialty) keeps its id, so its public URL and what coordinators published on it
+        # (new patients, teleconsultation…) stay; only the source's own fields are updated.
+        # Roles of these practitioners that the file no longer carries are removed.
+        existing: dict[tuple, list[PractitionerRole]] = {}
+        for old in PractitionerRole.objects.filter(
+            practitioner_id__in=set(people.values()) - known, source=Source.FHIR
+        ).order_by("id"):
+            existing.setdefault(_role_key(old), []).append(old)
+        old_roles = {role.pk for group in existing.values() for role in group}
+        roles, kept = [], []
         for r in bundle.roles.itertuples():
             pid = people.get(_str(r.practitioner_fhir_id)) or people.get(_str(r.rpps))
             if pid is None or pid in known:
                 continue
-            roles.append(
-                PractitionerRole(
-                    practitioner_id=pid,
-                    organization_id=org_ids.get(_str(r.organization_fhir_id)),
-                    location_id=locations.get(_str(r.organization_fhir_id)),
-                    profession_code=_str(r.profession_code),
-                    specialty_code=_str(r.specialty_code),
-                    mode_code=_str(r.mode_code),
-                    active=bool(r.active) if not pd.isna(r.active) else True,
-                    source=Source.FHIR,
-                )
+            role = PractitionerRole(
+                practitioner_id=pid,
+                organization_id=org_ids.get(_str(r.organization_fhir_id)),
+                location_id=locations.get(_str(r.organization_fhir_id)),
+                profession_code=_str(r.profession_code),
+                specialty_code=_str(r.specialty_code),
+                mode_code=_str(r.mode_code),
+                active=bool(r.active) if not pd.isna(r.active) else True,
+                source=Source.FHIR,
             )
+            same = existing.get(_role_key(role))
+            if same:
+                old = same.pop(0)
+                if (old.mode_code, old.active) != (role.mode_code, role.active):
+                    old.mode_code, old.active = role.mode_code, role.active
+                    old.save(update_fields=["mode_code", "active", "updated_at"])
+                kept.append(old.pk)
+            else:
+                roles.append(role)
+        gone = {role.pk for group in existing.values() for role in group}
+        PractitionerRole.objects.filter(pk__in=gone).delete()
         created = PractitionerRole.objects.bulk_create(roles)
         from maillage.directory.search import service as search
 
@@ -151,7 +164,19 @@ def import_fhir_bundle(path: Path) -> ImportReport:
         report.skipped["identifiants RPPS provisoires inconnus"] = stand_ins
         report.counts["structures"] = len(org_ids)
         report.counts["professionnels"] = len(bundle.practitioners)
-        report.counts["activités"] = len(roles)
+        report.counts["activités"] = len(roles) + len(kept)
+        report.counts["activités conservées (même identifiant)"] = len(kept)
         return report
 
     return run_import("fhir", lambda: opendata.read_annuaire_bundle(path), write)
+
+
+def _role_key(role: PractitionerRole) -> tuple:
+    """What identifies a role across imports of the same source."""
+    return (
+        role.practitioner_id,
+        role.organization_id,
+        role.location_id,
+        role.profession_code,
+        role.specialty_code,
+    )
