@@ -220,7 +220,7 @@ def test_the_waiting_page_says_when_no_worker_runs(
     from maillage.exports import worker
     from maillage.exports.worker import NO_WORKER_MESSAGE, heartbeat, worker_alive
 
-    monkeypatch.setattr(worker, "_last_warning", 0.0)  # the log says it once a minute
+    monkeypatch.setattr(worker._no_worker_warning, "last", None)  # the log says it once a minute
 
     url = "/api/territories/departement:52/fhir-bundle"
     assert not worker_alive()

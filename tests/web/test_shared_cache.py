@@ -84,7 +84,9 @@ def test_two_processes_share_one_budget(redis_cache, settings, tmp_path, demo_db
 def test_a_cache_that_is_down_lets_requests_through(settings, demo_db, caplog, monkeypatch):
     from maillage.web import ratelimit
 
-    monkeypatch.setattr(ratelimit, "_last_warning", 0.0)  # the log says it once a minute
+    monkeypatch.setattr(
+        ratelimit._cache_down_warning, "last", None
+    )  # the log says it once a minute
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from maillage.logs import ThrottledWarning
+
 log = logging.getLogger(__name__)
 
 #: How often a running worker touches its heartbeat.
@@ -23,8 +25,6 @@ NO_WORKER_MESSAGE = (
     "Aucun processus de préparation n'est actif : le document attend. L'administrateur du site "
     "doit lancer « maillage worker » (ou « maillage serve », qui en contient un)."
 )
-
-_last_warning = 0.0
 
 
 def heartbeat_path() -> Path:
@@ -79,13 +79,12 @@ def heartbeat(interval: float = BEAT_SECONDS) -> Iterator[None]:
         thread.join(timeout=interval + 1)
 
 
+_no_worker_warning = ThrottledWarning(log)
+
+
 def warn_no_worker() -> None:
     """Log, at most once a minute, that documents wait for a worker that is not running."""
-    global _last_warning
-    now = time.monotonic()
-    if now - _last_warning > 60:
-        _last_warning = now
-        log.warning(
-            "exports are queued but no worker has been seen for %.0f s: run `maillage worker`",
-            SILENT_AFTER,
-        )
+    _no_worker_warning(
+        "exports are queued but no worker has been seen for %.0f s: run `maillage worker`",
+        SILENT_AFTER,
+    )

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+from maillage.logs import ThrottledWarning
 from maillage.web.errors import side_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -101,19 +102,14 @@ def _count(key: str, seconds: int) -> int:
         return 1
 
 
-_last_warning = 0.0
+_cache_down_warning = ThrottledWarning(log)
 
 
 def _warn_unreachable() -> None:
     """Log, at most once a minute, that the limits are off because the cache is unreachable."""
-    global _last_warning
-    now = time.monotonic()
-    if now - _last_warning > 60:
-        _last_warning = now
-        log.warning(
-            "rate limits not applied: the cache (MAILLAGE_CACHE_URL) is unreachable",
-            exc_info=True,
-        )
+    _cache_down_warning(
+        "rate limits not applied: the cache (MAILLAGE_CACHE_URL) is unreachable", exc_info=True
+    )
 
 
 class RateLimitMiddleware:
