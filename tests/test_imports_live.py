@@ -151,10 +151,21 @@ def test_direct_import_holds_the_lock_that_shadow_releases(live):
         run_import("test", lambda: None, write)
 
 
+def _directory_state() -> tuple[list, int]:
+    """What a failed import must leave as it was: every practitioner's name, and the roles."""
+    names = list(Practitioner.objects.order_by("pk").values_list("pk", "family_name"))
+    return names, PractitionerRole.objects.count()
+
+
+def _assert_unchanged(before: tuple[list, int], path: str) -> None:
+    names, roles = _directory_state()
+    assert names == before[0]
+    assert roles == before[1] > 0
+    assert not shadow_files(path)
+
+
 def test_shadow_import_that_fails_at_the_last_row_changes_nothing(live):
-    path = live["NAME"]
-    before = list(Practitioner.objects.order_by("pk").values_list("pk", "family_name"))
-    roles = PractitionerRole.objects.count()
+    before = _directory_state()
 
     def write(_data):
         Practitioner.objects.update(family_name="ÉCRASÉ")
@@ -165,9 +176,7 @@ def test_shadow_import_that_fails_at_the_last_row_changes_nothing(live):
 
     with isolation("shadow"), pytest.raises(IntegrityError):
         run_import("test", lambda: None, write)
-    assert list(Practitioner.objects.order_by("pk").values_list("pk", "family_name")) == before
-    assert PractitionerRole.objects.count() == roles > 0
-    assert not shadow_files(path)
+    _assert_unchanged(before, live["NAME"])
 
 
 def test_a_database_still_locked_after_the_timeout_is_a_503_not_a_500(live):
@@ -266,9 +275,7 @@ def test_shadow_apply_that_fails_inside_its_transaction_changes_nothing(live):
     live tables when the last step of the transaction fails; the live database stays as it was."""
     from maillage.shadow import write_in_shadow
 
-    path = live["NAME"]
-    before = list(Practitioner.objects.order_by("pk").values_list("pk", "family_name"))
-    roles = PractitionerRole.objects.count()
+    before = _directory_state()
 
     def write(_data):
         Practitioner.objects.update(family_name="ÉCRASÉ")
@@ -281,9 +288,7 @@ def test_shadow_apply_that_fails_inside_its_transaction_changes_nothing(live):
 
     with pytest.raises(RuntimeError, match="panne"):
         write_in_shadow(write, None, after_apply=after_apply)
-    assert list(Practitioner.objects.order_by("pk").values_list("pk", "family_name")) == before
-    assert PractitionerRole.objects.count() == roles > 0
-    assert not shadow_files(path)
+    _assert_unchanged(before, live["NAME"])
 
 
 def test_a_web_write_during_the_apply_preparation_succeeds(live):
