@@ -289,6 +289,7 @@ def serve_after(
     and imports), and pages answer "préparation des données… X %" until it has finished."""
     from waitress import serve as waitress_serve
 
+    from maillage.exports.tasks import start_worker_thread
     from maillage.wsgi import application
 
     state = Preparation()
@@ -297,6 +298,8 @@ def serve_after(
         try:
             prepare(state)
             _warm_up()
+            # the worker's queue lives in the database: it starts once the migrations ran
+            start_worker_thread()
             state.ready.set()
             progress(f"Données prêtes en {time.monotonic() - state.started:.0f} s.")
         except Exception as exc:  # shown on the page and in the terminal, server keeps running
