@@ -228,6 +228,7 @@ SESSION_COOKIE_AGE = 8 * 3600  # a working day; then log in again
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_SAVE_EVERY_REQUEST = False
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "maillage.web.errors.csrf_failure"  # a French page in the site's layout
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -17,4 +17,7 @@ urlpatterns = [
     path("", include("maillage.observatory.urls")),
 ]
 
+handler400 = "maillage.web.errors.bad_request"
+handler403 = "maillage.web.errors.permission_denied"
+handler404 = "maillage.web.errors.page_not_found"
 handler500 = "maillage.web.errors.server_error"  # a locked database: 503, réessayez

@@ -13,7 +13,7 @@ import sys
 
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.views.defaults import server_error as django_server_error
+from django.template import loader
 
 RETRY_AFTER_SECONDS = 5
 BUSY_MESSAGE = (
@@ -76,8 +76,82 @@ def busy_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
+#: What each error page says: (title, sentence). The pages share the site's layout and offer a
+#: way on; the JSON API and the FHIR server answer in their own shapes (:func:`side_error`).
+PAGES: dict[int, tuple[str, str]] = {
+    400: (
+        "Requête invalide",
+        "Le serveur n'a pas pu comprendre cette demande. Vérifiez l'adresse ou les valeurs "
+        "saisies, puis réessayez.",
+    ),
+    403: (
+        "Accès refusé",
+        "Vous n'avez pas le droit de voir cette page. Connectez-vous avec le compte qui y a "
+        "accès, ou demandez cet accès à la coordination de votre territoire.",
+    ),
+    404: (
+        "Page introuvable",
+        "Aucune page ne se trouve à cette adresse : elle a peut-être été déplacée, ou l'adresse "
+        "contient une faute de frappe.",
+    ),
+    500: (
+        "Erreur du serveur",
+        "Une erreur inattendue s'est produite ; elle a été consignée pour l'équipe technique. "
+        "Réessayez dans un instant.",
+    ),
+}
+CSRF_TEXT = (
+    "Le formulaire a expiré ou les cookies sont bloqués par votre navigateur : rechargez la "
+    "page, puis envoyez le formulaire de nouveau. Les cookies de ce site servent seulement à "
+    "garder votre session."
+)
+_API_CODES = {400: ("requete_invalide", "invalid"), 403: ("interdit", "forbidden"),
+              404: ("introuvable", "not-found"), 500: ("erreur_serveur", "exception")}  # fmt: skip
+_API_DETAILS = {400: "requête invalide", 403: "accès refusé", 404: "ressource introuvable",
+                500: "erreur du serveur"}  # fmt: skip
+
+
+def error_page(
+    request: HttpRequest | None, status: int, text: str | None = None, title: str | None = None
+) -> HttpResponse:
+    """The French error page ``status`` in the site's layout (the JSON API and FHIR get their
+    own shapes). Without ``request`` (a server error) the page is rendered without context
+    processors, so that it never touches the database that may be the cause of the error."""
+    default_title, default_text = PAGES[status]
+    context = {"error_status": status, "error_title": title or default_title,
+               "error_text": text or default_text}  # fmt: skip
+    if request is not None and request.path.startswith(("/api/", "/fhir/")):
+        code, fhir_code = _API_CODES[status]
+        return side_error(request, status, _API_DETAILS[status], code, fhir_code)
+    template = loader.get_template("web/error.html")
+    body = template.render(context, request if status != 500 else None)
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler400``."""
+    return error_page(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler403``."""
+    return error_page(request, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404``."""
+    return error_page(request, 404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: why a form was refused, in words a visitor can act on."""
+    return error_page(request, 403, CSRF_TEXT, "Formulaire refusé")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: called while the exception is being handled, so it is in ``exc_info``."""
     if is_busy(sys.exc_info()[1]):
         return busy_response(request)
-    return django_server_error(request, template_name)
+    if request.path.startswith(("/api/", "/fhir/")):
+        return error_page(request, 500)
+    return error_page(None, 500)
