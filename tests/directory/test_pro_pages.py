@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from maillage.accounts.models import AuditEvent, Profile, Role
 from maillage.directory.changes import ChangeProposal, MergeImport
-from maillage.directory.models import Location, PractitionerRole
+from maillage.directory.models import Location, Organization, PractitionerRole
 from maillage.territory.models import Territory
 
 PASSWORD = "Un-mot-de-passe-solide-42"
@@ -266,3 +266,57 @@ def test_login_session_cookie_and_logout(client, pro):
     assert client.get("/deconnexion/").status_code == 405  # logout only by POST (CSRF-safe)
     client.post("/deconnexion/")
     assert client.get("/pro/ma-fiche/").status_code == 302
+
+
+def _stale_counts(response) -> dict[str, int]:
+    return {k: n for k, _, n in response.context["counts"]}
+
+
+def test_a_scoped_coordinator_works_on_their_own_territory_only(client, role, pro):
+    """Counts, follow-up and review queue open on the coordinator's territory; "every
+    territory" is not offered and asking for it changes nothing."""
+    from maillage.directory import review
+
+    territory = Territory.objects.create(slug="t-scope", name="Secteur test", kind="custom")
+    territory.communes.add(role.location.commune)
+    scoped = make_user("coord.scope", Role.COORDINATOR)
+    scoped.profile.territories.add(territory)
+    outside = Location.objects.exclude(commune=role.location.commune).order_by("pk").first()
+    review.propose(pro, role.location, {"phone": "03 25 44 55 66"}, "")
+    other = make_user("autre", Role.COORDINATOR)
+    review.propose(other, outside, {"phone": "03 25 77 88 99"}, "")
+    client.force_login(scoped)
+
+    home = client.get("/pro/")
+    assert home.context["scope"].label == "Secteur test"
+    assert "Tous les territoires" not in home.content.decode()
+    queue = client.get("/pro/a-valider/")
+    targets = {
+        (i["proposal"].target_type, i["proposal"].target_id) for i, _ in queue.context["items"]
+    }
+    assert targets == {("location", role.location_id)}
+    assert queue.context["pending_count"] == 1
+    stale = client.get("/pro/a-relancer/", {"type": "location"})
+    mine = Location.objects.filter(commune=role.location.commune, verified_on__isnull=True)
+    assert _stale_counts(stale)["location"] == mine.count()
+    asked_everywhere = client.get("/pro/a-relancer/", {"type": "location", "territoire": "tous"})
+    assert _stale_counts(asked_everywhere)["location"] == mine.count()
+
+
+def test_an_administrator_starts_on_the_platform_territory_and_may_see_every_one(client, role):
+    from maillage.config import DEFAULT_TERRITORY
+    from maillage.territory.services import resolve
+
+    admin = get_user_model().objects.create_superuser("admin.scope", password=PASSWORD)
+    client.force_login(admin)
+    home = resolve(DEFAULT_TERRITORY)
+    first = client.get("/pro/a-relancer/", {"type": "organization"})
+    assert first.context["scope"].label == home.name
+    in_home = Organization.objects.filter(
+        commune__in=home.communes.all(), verified_on__isnull=True
+    ).count()
+    assert _stale_counts(first)["organization"] == in_home
+    everywhere = client.get("/pro/a-relancer/", {"type": "organization", "territoire": "tous"})
+    assert everywhere.context["scope"].communes is None
+    assert _stale_counts(everywhere)["organization"] > _stale_counts(first)["organization"] > 0
+    assert "Tous les territoires" in first.content.decode()

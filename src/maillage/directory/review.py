@@ -492,35 +492,116 @@ _COMMUNE_PATHS: dict[str, tuple[str, ...]] = {
     "practitioner": ("roles__location__commune",),
     "organization": ("commune",),
     "location": ("commune",),
+    "role": ("location__commune", "organization__commune"),
     "service": ("location__commune", "organization__commune"),
     "scheme": ("commune", "organization__commune"),
 }
 
+#: The picker value that asks for every territory (administrators and coordinators without
+#: territories only).
+EVERYWHERE = "tous"
+
+
+@dataclass(frozen=True)
+class WorkScope:
+    """Where a coordinator's to-do lists look: their own territory first.
+
+    ``communes`` is a queryset of the communes in scope, or None for the whole directory;
+    ``choices`` are the (value, label) pairs of the picker, ``selected`` the value chosen.
+    """
+
+    label: str
+    communes: Any
+    choices: list[tuple[str, str]]
+    selected: str
+
+    def filter(self, target_type: str, qs: models.QuerySet) -> models.QuerySet:
+        """``qs`` (entries of ``target_type``) kept to the scope."""
+        if self.communes is None:
+            return qs
+        where = models.Q()
+        for path in _COMMUNE_PATHS[target_type]:
+            where |= models.Q(**{f"{path}__in": self.communes})
+        return qs.filter(where).distinct()
+
+
+def work_scope(user: Any, choice: str = "") -> WorkScope:
+    """The scope of ``user``'s to-do lists (counts, follow-up, review queue) for the picker
+    value ``choice``: a coordinator with territories sees them (all, or the one picked) and
+    nothing else; an administrator, or a coordinator without territories, starts on the
+    platform's own territory (``MAILLAGE_DEFAULT_TERRITORY``) and may pick any saved territory
+    or every territory. Pure: reading a territory for display writes nothing."""
+    from maillage.config import DEFAULT_TERRITORY
+    from maillage.territory.models import Commune, Territory
+    from maillage.territory.services import UnknownTerritory, resolve
+
+    profile = getattr(user, "profile", None)
+    own = list(profile.territories.order_by("name")) if profile is not None else []
+    if own and not getattr(user, "is_superuser", False):
+        choices = [("", "Tous vos territoires")] + [(t.slug, t.name) for t in own]
+        picked = next((t for t in own if t.slug == choice), None)
+        if picked is not None:
+            return WorkScope(picked.name, picked.communes.all(), choices, picked.slug)
+        label = ", ".join(t.name for t in own)
+        communes = Commune.objects.filter(territories__in=own).distinct()
+        return WorkScope(label, communes, choices, "")
+    try:
+        home = resolve(DEFAULT_TERRITORY)
+        home_label, home_communes = home.name, home.communes.all()
+    except UnknownTerritory:  # a misconfigured default: every territory
+        home_label, home_communes = "tous les territoires", None
+    saved = list(Territory.objects.order_by("kind", "name"))
+    choices = [("", home_label), (EVERYWHERE, "Tous les territoires")]
+    choices += [(t.slug, t.name) for t in saved]
+    if choice == EVERYWHERE:
+        return WorkScope("tous les territoires", None, choices, EVERYWHERE)
+    picked = next((t for t in saved if t.slug == choice), None)
+    if picked is not None:
+        return WorkScope(picked.name, picked.communes.all(), choices, picked.slug)
+    return WorkScope(home_label, home_communes, choices, "")
+
+
+def pending_in(scope: WorkScope) -> list[ChangeProposal]:
+    """Pending proposals about entries in ``scope``, oldest first."""
+    proposals = list(pending().order_by("proposed_at"))
+    if scope.communes is None:
+        return proposals
+    kept: set[tuple[str, int]] = set()
+    by_type: dict[str, set[int]] = {}
+    for p in proposals:
+        by_type.setdefault(p.target_type, set()).add(p.target_id)
+    for target_type, ids in by_type.items():
+        if target_type not in _COMMUNE_PATHS:
+            continue
+        qs = TARGET_MODELS[target_type].objects.filter(pk__in=ids)
+        in_scope = scope.filter(target_type, qs).values_list("pk", flat=True)
+        kept.update((target_type, pk) for pk in in_scope)
+    return [p for p in proposals if (p.target_type, p.target_id) in kept]
+
 
 def stale_entries(
-    months: int = 12, territory: Any = None, user: Any = None
+    months: int = 12, territory: Any = None, user: Any = None, scope: WorkScope | None = None
 ) -> dict[str, models.QuerySet]:
     """Entries to follow up, per type: never verified, or verified more than ``months`` ago.
 
     Seed 002 asks for routine updates of the directory; this is the to-do list of the
-    coordinator. ``territory`` (a ``Territory``) keeps only entries located in its communes.
-    Keys are those of :data:`VERIFIED_TYPES`; values are querysets, oldest first (never
-    verified first of all).
+    coordinator. ``territory`` (a ``Territory``) or ``scope`` (a :class:`WorkScope`) keeps only
+    entries located in its communes. Keys are those of :data:`VERIFIED_TYPES`; values are
+    querysets, oldest first (never verified first of all).
     """
     if months < 0:
         raise ValueError("le nombre de mois doit être positif")
+    if territory is not None:
+        scope = WorkScope(territory.name, territory.communes.all(), [], territory.slug)
     limit = months_ago(months)
     stale = models.Q(verified_on__isnull=True) | models.Q(verified_on__lt=limit)
     result: dict[str, models.QuerySet] = {}
     for name in VERIFIED_TYPES:
         qs = TARGET_MODELS[name].objects.filter(stale)
-        if territory is not None:
-            communes = territory.communes.all()
-            where = models.Q()
-            for path in _COMMUNE_PATHS[name]:
-                where |= models.Q(**{f"{path}__in": communes})
-            qs = qs.filter(where).distinct()
+        if scope is not None:
+            qs = scope.filter(name, qs)
         result[name] = qs.order_by(models.F("verified_on").asc(nulls_first=True), "pk")
     if user is not None:
-        audit(user, "stale_entries", None, months=months, territory=getattr(territory, "pk", None))
+        audit(user, "stale_entries", None, months=months,
+              territory=scope.selected or scope.label if scope else None)  # fmt: skip
     return result

@@ -35,7 +35,6 @@ from maillage.directory.models import (
     Scheme,
 )
 from maillage.opendata.nomenclatures import PROFESSIONS, SPECIALTIES
-from maillage.territory.models import Territory
 
 TYPE_NAMES = {
     "practitioner": "Professionnel",
@@ -67,11 +66,14 @@ def _coordinator(request: HttpRequest) -> None:
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     """Render with what the pro navigation needs (role, count of pending proposals)."""
     is_coordinator = can(request.user, "review")
+    scope = context.get("scope")
+    if is_coordinator and scope is None:
+        scope = review.work_scope(request.user, request.GET.get("territoire", ""))
     context.setdefault("section", "")
     context.update(
         is_coordinator=is_coordinator,
         role_label=dict(_role_labels()).get(role_of(request.user) or "", ""),
-        pending_count=review.pending().count() if is_coordinator else 0,
+        pending_count=len(review.pending_in(scope)) if scope is not None else 0,
         has_entry=_practitioner_of(request.user) is not None,
     )
     return render(request, f"directory/pro/{template}", context)
@@ -153,12 +155,14 @@ def home(request: HttpRequest) -> HttpResponse:
     """Professionals land on their entry; coordinators on the to-do overview."""
     if not can(request.user, "review"):
         return redirect("pro:my_entry")
-    stale = review.stale_entries(12)
+    scope = review.work_scope(request.user, request.GET.get("territoire", ""))
+    stale = review.stale_entries(12, scope=scope)
     return _page(
         request,
         "home.html",
         {
             "section": "home",
+            "scope": scope,
             "stale_counts": [(TYPE_LABELS[k], k, qs.count()) for k, qs in stale.items()],
             "imports": MergeImport.objects.select_related("created_by")[:5],
         },
@@ -242,12 +246,14 @@ def my_entry(request: HttpRequest) -> HttpResponse:
 def to_review(request: HttpRequest) -> HttpResponse:
     """Pending proposals with their before/after values, oldest first."""
     _coordinator(request)
-    proposals = review.pending().order_by("proposed_at")
+    scope = review.work_scope(request.user, request.GET.get("territoire", ""))
+    proposals = review.pending_in(scope)
     return _page(
         request,
         "to_review.html",
         {
             "section": "review",
+            "scope": scope,
             "items": [(_proposal_view(p), ReviewForm(prefix=f"p{p.pk}")) for p in proposals],
         },
     )
@@ -411,10 +417,8 @@ def stale(request: HttpRequest) -> HttpResponse:
         months = max(0, min(120, int(request.GET.get("mois", 12))))
     except ValueError:
         months = 12
-    territory = None
-    if request.GET.get("territoire"):
-        territory = Territory.objects.filter(slug=request.GET["territoire"]).first()
-    entries = review.stale_entries(months, territory=territory, user=request.user)
+    scope = review.work_scope(request.user, request.GET.get("territoire", ""))
+    entries = review.stale_entries(months, user=request.user, scope=scope)
     kind = request.GET.get("type") or "practitioner"
     if kind not in entries:
         kind = "practitioner"
@@ -426,15 +430,14 @@ def stale(request: HttpRequest) -> HttpResponse:
             kind, ["commune"]))  # fmt: skip
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     items = [(obj, _commune_of(kind, obj)) for obj in page]
-    query = {"mois": months, "territoire": territory.slug if territory else ""}
+    query = {"mois": months, "territoire": scope.selected}
     return _page(
         request,
         "stale.html",
         {
             "section": "stale",
             "months": months,
-            "territory": territory,
-            "territories": Territory.objects.order_by("kind", "name"),
+            "scope": scope,
             "kind": kind,
             "counts": [(k, TYPE_LABELS[k], qs_.count()) for k, qs_ in entries.items()],
             "page": page,
