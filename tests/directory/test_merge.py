@@ -206,7 +206,7 @@ def test_bad_row_blocks_everything(tmp_path, coordinator, known):
     staged = merge.stage(write_csv(tmp_path / "bad.csv", rows), "csv", user=coordinator)
     assert [r["status"] for r in staged.rows] == ["duplicate", "error", "error"]
     error = staged.rows[1]["errors"][0]
-    assert error["column"] == "Téléphone" and "10 chiffres" in error["message"]
+    assert error["column"] == "Téléphone" and "téléphone valide" in error["message"]
     assert "Atlantide" in staged.rows[2]["errors"][0]["message"]
     assert staged.rows[2]["errors"][0]["column"] == "Ville"
     with pytest.raises(ValueError, match=r"ligne 3, colonne Téléphone"):

@@ -55,13 +55,15 @@ def coordinator(demo_db):
 
 def form_data(response) -> dict[str, str]:
     """What a browser would submit for the unchanged "Ma fiche" forms."""
-    from django.forms import CheckboxInput, NullBooleanSelect
+    from django.forms import CheckboxInput, CheckboxSelectMultiple, NullBooleanSelect
 
-    data: dict[str, str] = {}
+    data: dict[str, str | list[str]] = {}
     for _, _, _, form in response.context["forms"]:
         for bound in form:
             value = bound.value()
-            if isinstance(bound.field.widget, CheckboxInput):
+            if isinstance(bound.field.widget, CheckboxSelectMultiple):
+                data[bound.html_name] = list(value or [])
+            elif isinstance(bound.field.widget, CheckboxInput):
                 if value:
                     data[bound.html_name] = "on"
             elif isinstance(bound.field.widget, NullBooleanSelect):
@@ -125,6 +127,43 @@ def test_my_entry_shows_pro_fields_and_takes_a_proposal(client, pro, role):
     assert role.location.phone != "03 25 44 55 66"
 
 
+def test_the_form_asks_each_question_once_in_french_with_checked_values(client, pro, role):
+    """No duplicate field, languages by name, phone numbers and postal codes checked and
+    written the French way, errors with French labels only."""
+    client.force_login(pro)
+    page = client.get("/pro/ma-fiche/")
+    labels = [b.label for _, _, _, f in page.context["forms"] for b in f]
+    assert len(labels) == len(set(labels)), labels
+    html = page.content.decode()
+    assert 'value="en"' in html and "anglais" in html and "allemand" in html
+
+    data = form_data(page)
+    data["p-languages"] = ["en", "ar"]
+    data["p-direct_line"] = "+33 (0)3.25.01.02.04"
+    data[f"l{role.location_id}-phone"] = "0325445566"
+    assert client.post("/pro/ma-fiche/", data).status_code == 302
+    changes = dict(
+        ChangeProposal.objects.filter(proposed_by=pro).values_list("target_type", "changes")
+    )
+    assert changes["practitioner"] == {"languages": "en,ar", "direct_line": "03 25 01 02 04"}
+    assert changes["location"] == {"phone": "03 25 44 55 66"}
+    assert "anglais, arabe" not in html  # not yet published: the entry is unchanged
+
+    commune = role.location.commune
+    for field, value, message in [
+        (f"l{role.location_id}-phone", "03 25 44", "pas un numéro de téléphone valide"),
+        (f"l{role.location_id}-postal_code", "5200", "pas un code postal (5 chiffres)"),
+        (f"l{role.location_id}-postal_code", "75001", f"pas un code postal de {commune.name}"),
+        ("p-languages", ["xx"], "Sélectionnez un choix valide"),
+    ]:
+        bad = form_data(client.get("/pro/ma-fiche/"))
+        bad[field] = value
+        response = client.post("/pro/ma-fiche/", bad)
+        text = response.content.decode()
+        assert response.status_code == 200 and message in text, (field, value)
+        assert "(phone)" not in text and "(postal_code)" not in text
+
+
 def test_invalid_proposal_writes_nothing(client, pro, role):
     client.force_login(pro)
     data = form_data(client.get("/pro/ma-fiche/"))
@@ -143,7 +182,7 @@ def test_csrf_is_enforced(pro, role):
     client.force_login(pro)
     page = client.get("/pro/ma-fiche/")
     data = form_data(page)
-    data["p-languages"] = "fr,en"
+    data["p-languages"] = ["fr", "en"]
     assert client.post("/pro/ma-fiche/", data).status_code == 403
     assert not ChangeProposal.objects.exists()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]

@@ -131,14 +131,17 @@ def test_permissions(role, pro, coordinator):
 
 
 def test_bad_fields_and_values(role, pro):
-    with pytest.raises(ValueError, match="family_name"):
-        review.propose(pro, role.practitioner, {"family_name": "Autre"})
-    with pytest.raises(ValueError, match="mssante"):
-        review.propose(pro, role.practitioner, {"mssante": "pas une adresse"})
-    with pytest.raises(ValueError, match="phone"):
-        review.propose(pro, role.location, {"phone": "appelez-moi"})
-    with pytest.raises(ValueError, match="languages"):
-        review.propose(pro, role.practitioner, {"languages": "français"})
+    cases = [
+        (role.practitioner, {"family_name": "Autre"}, "family_name", "non modifiable"),
+        (role.practitioner, {"mssante": "pas une adresse"}, "mssante", "Messagerie sécurisée"),
+        (role.location, {"phone": "appelez-moi"}, "phone", "Téléphone : « appelez-moi »"),
+        (role.location, {"postal_code": "5200"}, "postal_code", "Code postal : « 5200 »"),
+        (role.practitioner, {"languages": "français"}, "languages", "Langues parlées"),
+    ]
+    for target, changes, field, message in cases:
+        with pytest.raises(review.InvalidField, match=message) as caught:
+            review.propose(pro, target, changes)
+        assert caught.value.field == field and f"({field})" not in str(caught.value)
     with pytest.raises(ValueError, match="ligne 2"):
         review.propose(pro, role.location, {"opening_hours": "lundi 8h-12h\nfoo 9h-10h"})
     with pytest.raises(ValueError, match="aucune modification"):

@@ -10,6 +10,7 @@ from django.db import models
 
 from maillage.directory import review
 from maillage.directory.imports import merge
+from maillage.directory.languages import language_choices
 
 _TEXTAREAS = {"notes_pro", "description"}
 
@@ -22,12 +23,30 @@ class EntryForm(forms.Form):
     (``review.clean_changes``) so that errors appear next to their field.
     """
 
-    def __init__(self, target_type: str, target: models.Model, *args: Any, **kwargs: Any):
+    def __init__(
+        self,
+        target_type: str,
+        target: models.Model,
+        *args: Any,
+        exclude: tuple[str, ...] = (),
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.target_type, self.target = target_type, target
         model = review.TARGET_MODELS[target_type]
         for name in review.EDITABLE_FIELDS[target_type]:
-            if name == review.OPENING_HOURS:
+            if name in exclude:
+                continue
+            if name == "languages":
+                field = forms.MultipleChoiceField(
+                    label="Langues parlées",
+                    required=False,
+                    choices=language_choices(),
+                    widget=forms.CheckboxSelectMultiple(attrs={"class": "choices-columns"}),
+                    initial=[c for c in getattr(target, name).split(",") if c],
+                    help_text="Cochez les langues dans lesquelles vous pouvez recevoir un patient.",
+                )
+            elif name == review.OPENING_HOURS:
                 field: forms.Field = forms.CharField(
                     label="Horaires d'ouverture",
                     required=False,
@@ -54,6 +73,9 @@ class EntryForm(forms.Form):
             if name in getattr(target, "PRO_ONLY_FIELDS", ()):
                 field.help_text = "Visible des seuls professionnels connectés."
             self.fields[name] = field
+
+    def clean_languages(self) -> str:
+        return ",".join(self.cleaned_data.get("languages") or [])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

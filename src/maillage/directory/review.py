@@ -87,7 +87,6 @@ VERIFIED_TYPES = ("practitioner", "organization", "location", "service", "scheme
 
 OPENING_HOURS = "opening_hours"
 _PHONE_FIELDS = ("phone", "direct_line")
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9 .\-()]{5,19}$")
 _LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 _WEEKDAYS = {
     "lundi": 0, "lun": 0, "mardi": 1, "mar": 1, "mercredi": 2, "mer": 2, "jeudi": 3, "jeu": 3,
@@ -224,6 +223,15 @@ def current_value(target: models.Model, name: str) -> Any:
     return _json_value(getattr(target, name))
 
 
+class InvalidField(ValueError):
+    """A proposed value refused, with the field it is about (a French sentence that names the
+    field by its label; ``field`` is the code, for forms and the API's ``fields`` list)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def clean_changes(target_type: str, target: models.Model, changes: Mapping[str, Any]) -> dict:
     """Validate ``changes`` for a target; return them cleaned, in JSON form.
 
@@ -237,9 +245,10 @@ def clean_changes(target_type: str, target: models.Model, changes: Mapping[str, 
     cleaned: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in allowed:
-            raise ValueError(
+            raise InvalidField(
+                name,
                 f"champ « {name} » non modifiable pour ce type d'entrée "
-                f"(champs modifiables : {', '.join(allowed)})"
+                f"(champs modifiables : {', '.join(allowed)})",
             )
         if name == OPENING_HOURS:
             cleaned[name] = _clean_opening_hours(value)
@@ -249,26 +258,76 @@ def clean_changes(target_type: str, target: models.Model, changes: Mapping[str, 
             value = ""
         if isinstance(value, str):
             value = value.strip()
+        label = _label(field)
         try:
             value = field.clean(value, target)
         except ValidationError as exc:
-            raise ValueError(f"{field.verbose_name} ({name}) : {' '.join(exc.messages)}") from exc
-        if name in _PHONE_FIELDS and value and not _PHONE_RE.match(value):
-            raise ValueError(
-                f"{field.verbose_name} ({name}) : numéro de téléphone attendu, "
-                f"par exemple 03 25 00 00 00"
-            )
+            raise InvalidField(name, f"{label} : {' '.join(exc.messages)}") from exc
+        try:
+            if name in _PHONE_FIELDS and value:
+                value = phone_number(value, label)
+            if name == "postal_code" and value:
+                _check_postal_code(value, target, label)
+        except ValueError as exc:
+            raise InvalidField(name, str(exc)) from exc
         if name == "languages" and value:
             codes = [c.strip().lower() for c in value.split(",") if c.strip()]
             bad = [c for c in codes if not _LANGUAGE_RE.match(c)]
             if bad:
-                raise ValueError(
-                    f"{field.verbose_name} ({name}) : « {bad[0]} » n'est pas un code ISO 639-1 "
-                    "de deux lettres (fr, en, de…)"
+                raise InvalidField(
+                    name,
+                    f"{label} : « {bad[0]} » n'est pas un code de langue ISO 639-1 "
+                    "de deux lettres (fr, en, de…)",
                 )
             value = ",".join(dict.fromkeys(codes))
         cleaned[name] = _json_value(value)
     return cleaned
+
+
+def _label(field: models.Field) -> str:
+    """A field's French label as a sentence starts it ("Code postal", "MSSanté")."""
+    name = str(field.verbose_name)
+    return name[:1].upper() + name[1:]
+
+
+def phone_number(value: str, label: str = "Téléphone") -> str:
+    """A French (or international) phone number checked with ``phonenumbers`` and written as
+    people read it: "03 25 00 11 22" in France, "+32 2 123 45 67" abroad; short numbers of
+    public services ("15", "116 117", "3966") are kept as they are. ValueError in French."""
+    import phonenumbers
+    from phonenumbers import shortnumberinfo
+
+    text = value.strip()
+    digits = re.sub(r"[\s.\-]", "", text)
+    if digits.isdigit() and len(digits) <= 6:
+        short = phonenumbers.parse(digits, "FR")
+        if shortnumberinfo.is_valid_short_number(short):
+            return " ".join([digits[:3], digits[3:]]) if len(digits) == 6 else digits
+    try:
+        number = phonenumbers.parse(text, "FR")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            f"{label} : « {text[:40]} » n'est pas un numéro de téléphone valide "
+            "(par exemple 03 25 00 11 22, ou +32 2 123 45 67 à l'étranger)"
+        )
+    if number.country_code == 33:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _check_postal_code(value: str, target: models.Model, label: str) -> None:
+    """Five digits, and one of the postal codes of the entry's commune when it has one."""
+    if not re.fullmatch(r"\d{5}", value):
+        raise ValueError(f"{label} : « {value} » n'est pas un code postal (5 chiffres)")
+    commune = getattr(target, "commune", None)
+    known = [c.strip() for c in (getattr(commune, "postal_codes", "") or "").split(",")]
+    known = [c for c in known if c]
+    if known and value not in known:
+        raise ValueError(
+            f"{label} : {value} n'est pas un code postal de {commune.name} ({', '.join(known)})"
+        )
 
 
 def only_changed(target: models.Model, cleaned: Mapping[str, Any]) -> dict[str, Any]:

@@ -1109,8 +1109,8 @@ def _propose(request: HttpRequest, segment: str, target: Any, payload: dict[str,
     except PermissionDenied as exc:
         return error(403, str(exc) or "action non autorisée")
     except ValueError as exc:
-        fields = [name for name in payload if f"({name})" in str(exc) or f"« {name} »" in str(exc)]
-        return error(422, str(exc), fields or None)
+        fields = [exc.field] if isinstance(exc, review.InvalidField) else None
+        return error(422, str(exc), fields)
     return Status(202, _proposal(proposal))
 
 

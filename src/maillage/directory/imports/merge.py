@@ -452,14 +452,16 @@ class _Communes:
 
 
 def _phone(value: str) -> str:
+    """A spreadsheet's phone cell as the directory stores it (:func:`review.phone_number`)."""
+    from maillage.directory.review import phone_number
+
     digits = re.sub(r"\D", "", value)
-    if value.strip().startswith("+33") or (digits.startswith("33") and len(digits) == 11):
-        digits = "0" + digits[2:]
-    if len(digits) == 9 and not digits.startswith("0"):
-        digits = "0" + digits  # a spreadsheet dropped the leading zero
-    if not re.fullmatch(r"0\d{9}", digits):
-        raise ValueError("numéro à 10 chiffres attendu (03 25 00 00 00)")
-    return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
+    if len(digits) == 9 and digits[0] in "123456789" and not value.strip().startswith("+"):
+        value = "0" + digits  # a spreadsheet dropped the leading zero
+    try:
+        return phone_number(value)
+    except ValueError:
+        raise ValueError("numéro de téléphone valide attendu (03 25 00 00 00)") from None
 
 
 def _check_row(values: dict[str, str], communes: _Communes) -> tuple[dict, list[dict], list[str]]:

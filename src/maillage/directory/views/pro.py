@@ -25,6 +25,7 @@ from maillage.directory import review
 from maillage.directory.changes import ChangeProposal, MergeImport
 from maillage.directory.forms import EntryForm, MappingForm, ReviewForm, UploadForm
 from maillage.directory.imports import merge
+from maillage.directory.languages import LANGUAGE_NAMES
 from maillage.directory.models import (
     HealthcareService,
     Location,
@@ -53,6 +54,11 @@ TYPE_LABELS = {
     "role": "Activités",
 }
 
+
+#: On a professional's own page, the place's form leaves out what the person's form and the
+#: activity's form already ask (MSSanté, direct line, notes; teleconsultation), so that no
+#: question appears twice. Coordinators still edit a place's own values from its history page.
+PERSONAL_FIELDS = ("mssante", "direct_line", "notes_pro", "teleconsultation")
 
 # --------------------------------------------------------------------------- helpers
 
@@ -194,7 +200,8 @@ def my_entry(request: HttpRequest) -> HttpResponse:
         if role.location_id and can(request.user, "propose", role.location):
             forms.append(
                 (f"Lieu d'exercice : {role.location.name}", "location", role.location,
-                 EntryForm("location", role.location, data, prefix=f"l{role.location_id}"))
+                 EntryForm("location", role.location, data, prefix=f"l{role.location_id}",
+                           exclude=PERSONAL_FIELDS))
             )  # fmt: skip
     # The same place may be shared by two activities: offer its form once.
     seen: set[str] = set()
@@ -231,6 +238,7 @@ def my_entry(request: HttpRequest) -> HttpResponse:
         {
             "section": "entry",
             "practitioner": practitioner,
+            "languages": [LANGUAGE_NAMES.get(c, c) for c in practitioner.languages.split(",") if c],
             "roles": [(r, profession_label(r)) for r in roles],
             "forms": forms,
             "error": error,

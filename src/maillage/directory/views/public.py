@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from maillage.accounts.permissions import can
 from maillage.directory import hours as hours_mod
+from maillage.directory.languages import LANGUAGE_NAMES, language_choices
 from maillage.directory.models import (
     Action,
     HealthcareService,
@@ -54,13 +55,6 @@ PAGE_SIZE = 20
 RADII = (2, 5, 10, 20, 30, 50, 100)
 #: Members listed on a page before "… et N autres": a hospital has hundreds of roles.
 MEMBERS_SHOWN = 60
-#: Spoken languages offered as a filter (ISO 639-1, as stored on Practitioner.languages).
-LANGUAGES = {
-    "en": "anglais", "de": "allemand", "es": "espagnol", "it": "italien", "pt": "portugais",
-    "ar": "arabe", "tr": "turc", "ru": "russe", "pl": "polonais", "ro": "roumain",
-    "nl": "néerlandais", "zh": "chinois", "vi": "vietnamien", "lb": "luxembourgeois",
-    "fr": "français",
-}  # fmt: skip
 #: The order the dispositifs page lists kinds in: the order of the seeds' "cartographie des
 #: dispositifs" (proximity first, then coordination, then shared resources).
 SCHEME_KIND_ORDER = (
@@ -169,7 +163,7 @@ def _search_params(request: HttpRequest) -> dict[str, Any]:
         "specialite": specialty if specialty in SPECIALTIES else "",
         "type": kind if kind in KIND_LABELS else "",
         "structure": structure if structure in StructureKind.values else "",
-        "langue": language if language in LANGUAGES else "",
+        "langue": language if language in LANGUAGE_NAMES else "",
         "nouveaux": _flag(request, "nouveaux"),
         "teleconsultation": _flag(request, "teleconsultation"),
         "ouvert": _flag(request, "ouvert"),
@@ -262,7 +256,7 @@ def _filter_options() -> dict[str, Any]:
         "specialties_others": others,
         "kinds": list(KIND_LABELS.items()),
         "structures": StructureKind.choices,
-        "languages": sorted(LANGUAGES.items(), key=lambda pair: pair[1]),
+        "languages": language_choices(),
         "radii": RADII,
     }
 
@@ -306,7 +300,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
                     "url": urls.get((e.kind, e.object_id), ""),
                     "kind_label": KIND_LABELS.get(e.kind, ""),
                     "commune": communes.get(e.commune_id, ""),
-                    "languages": [LANGUAGES.get(c, c) for c in _codes(e.languages)],
+                    "languages": [LANGUAGE_NAMES.get(c, c) for c in _codes(e.languages)],
                     "status": statuses.get(e.location_id),
                     "distance": getattr(e, "distance_km", None),
                 }
@@ -619,7 +613,7 @@ def role_page(request: HttpRequest, role_id: int) -> HttpResponse:
             group_label=PROFESSION_GROUPS[group][0] if group else "",
             specialty=SPECIALTIES.get(role.specialty_code, role.specialty_code),
             mode=MODES.get(role.mode_code, ""),
-            languages=[LANGUAGES.get(c, c) for c in _codes(person.languages)],
+            languages=[LANGUAGE_NAMES.get(c, c) for c in _codes(person.languages)],
             place=place,
             organization=role.organization,
             organization_name=clean_name(role.organization.name) if role.organization else "",
