@@ -208,6 +208,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remind(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.directory.notify import remind_stale
+
+    counts = remind_stale(args.mois)
+    _say("Relances : " + ", ".join(f"{k} : {v}" for k, v in counts.items()))
+    return 1 if counts["échecs"] else 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maillage.settings")
     from django.core.management import execute_from_command_line
@@ -285,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="niveau à partir duquel la vérification échoue (par défaut : ERROR)",
     )
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "relancer",
+        help="envoie aux professionnels un courriel quand leur fiche est à revérifier",
+    )
+    p.add_argument("--mois", type=int, default=12, help="fiches non vérifiées depuis N mois")
+    p.set_defaults(func=cmd_remind)
 
     p = sub.add_parser("manage", help="commandes d'administration Django")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -204,8 +204,12 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},  # ANSSI: at least 12 characters for a password alone
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "fr"
@@ -275,6 +279,8 @@ MAILLAGE_RATE_LIMITS = [
     # whole-territory exports and reports: seconds of work each when not cached
     ("export", r"^/(api/territories/[^/]+/fhir-bundle|territoires/[^/]+/diagnostic\.)", 10, 60),
     ("fhir_bundle", r"^/fhir/Bundle/?$", 10, 60),
+    # password reset requests: each one may send an e-mail
+    ("password_reset", r"^/mot-de-passe-oublie/$", 10, 300),
     # the rest of the API and the FHIR server
     ("api", r"^/(api|fhir)/", 300, 60),
 ]
@@ -282,6 +288,28 @@ if os.environ.get("MAILLAGE_RATE_LIMITS"):  # the same list as JSON, to tune a d
     import json
 
     MAILLAGE_RATE_LIMITS = [tuple(rule) for rule in json.loads(os.environ["MAILLAGE_RATE_LIMITS"])]
+
+# E-mail (password reset, notifications to professionals). With MAILLAGE_SMTP_HOST, Django's
+# SMTP backend; without it, each message is written as a file in <data folder>/courriels/ (a
+# demo or a test reads them there; nothing is sent and nothing goes to the logs).
+DEFAULT_FROM_EMAIL = os.environ.get("MAILLAGE_EMAIL_FROM", "maillage <ne-pas-repondre@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = "[maillage] "
+if os.environ.get("MAILLAGE_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["MAILLAGE_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("MAILLAGE_SMTP_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("MAILLAGE_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("MAILLAGE_SMTP_PASSWORD", "")
+    EMAIL_USE_SSL = EMAIL_PORT == 465
+    EMAIL_USE_TLS = not EMAIL_USE_SSL and os.environ.get("MAILLAGE_SMTP_TLS", "1") != "0"
+    EMAIL_TIMEOUT = 15
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_HOME / "courriels"
+PASSWORD_RESET_TIMEOUT = 2 * 3600  # a reset link works for two hours
+# The site's public address, for links in e-mails sent outside a request (reminders).
+MAILLAGE_SITE_URL = os.environ.get("MAILLAGE_SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -98,7 +98,11 @@ def ensure_demo_accounts() -> dict[str, str]:
             user = user_model.objects.filter(username=username).first()
             if user is None:
                 password = password or secrets.token_urlsafe(12)
-                user = user_model.objects.create_user(username=username, password=password)
+                # a reserved domain (RFC 2606): password resets and notifications of the demo
+                # land in <data folder>/courriels/, never in a real mailbox
+                user = user_model.objects.create_user(
+                    username=username, password=password, email=f"{username}@demo.example"
+                )
             elif not password or not user.check_password(password):
                 password = secrets.token_urlsafe(12)
                 user.set_password(password)

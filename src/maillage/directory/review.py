@@ -28,6 +28,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from maillage.accounts.permissions import audit, can
+from maillage.directory import notify
 from maillage.directory.changes import ChangeProposal
 from maillage.directory.models import (
     HealthcareService,
@@ -420,6 +421,7 @@ def publish(user: Any, proposal: ChangeProposal, comment: str = "") -> None:
         locked.review_comment = comment.strip()
         locked.save()
         audit(user, "publish", target, proposal=locked.pk, fields=sorted(changes))
+        notify.proposal_decided(locked)
     _refresh(proposal, locked)
 
 
@@ -439,6 +441,7 @@ def reject(user: Any, proposal: ChangeProposal, comment: str = "") -> None:
         locked.review_comment = comment.strip()
         locked.save()
         audit(user, "reject", target, proposal=locked.pk)
+        notify.proposal_decided(locked)
     _refresh(proposal, locked)
 
 
