@@ -182,6 +182,13 @@ MODES: dict[str, str] = {
     "S": "Salarié",
     "B": "Bénévole",
 }
+#: The same modes as a patient reads them on an entry page (the official labels above stay in
+#: the API and FHIR, where clients expect the terminology's own display).
+MODE_DISPLAY: dict[str, str] = {
+    "L": "Libéral (en cabinet ou en société)",
+    "S": "Salarié",
+    "B": "Bénévole",
+}
 
 #: TRE_R22-GenreActivite: the codes in current use that the directory cares about.
 ACTIVITY_KINDS: dict[str, str] = {

@@ -39,8 +39,9 @@ from maillage.directory.models import (
     SchemeKind,
     StructureKind,
 )
+from maillage.directory.names import display_name
 from maillage.opendata.nomenclatures import (
-    MODES,
+    MODE_DISPLAY,
     PROFESSION_GROUPS,
     PROFESSIONS,
     SPECIALTIES,
@@ -80,11 +81,13 @@ def phone_text(value: str) -> str:
 
 
 def clean_name(value: str) -> str:
-    """FINESS names keep CSV quoting ('"CATTP ""LE TEMPS"" CH"'): show them as written."""
+    """A structure's name as pages show it: FINESS names keep CSV quoting
+    ('"CATTP ""LE TEMPS"" CH"') and capitals; pages show « CATTP "Le Temps" CH »
+    (:func:`maillage.directory.names.display_name`; the data keep the official spelling)."""
     value = value or ""
     if len(value) > 1 and value[0] == value[-1] == '"':
         value = value[1:-1]
-    return value.replace('""', '"')
+    return display_name(value.replace('""', '"'))
 
 
 def date_fr(value: date | None) -> str:
@@ -612,7 +615,7 @@ def role_page(request: HttpRequest, role_id: int) -> HttpResponse:
             profession=PROFESSIONS.get(role.profession_code, role.profession_code),
             group_label=PROFESSION_GROUPS[group][0] if group else "",
             specialty=SPECIALTIES.get(role.specialty_code, role.specialty_code),
-            mode=MODES.get(role.mode_code, ""),
+            mode=MODE_DISPLAY.get(role.mode_code, ""),
             languages=[LANGUAGE_NAMES.get(c, c) for c in _codes(person.languages)],
             place=place,
             organization=role.organization,
