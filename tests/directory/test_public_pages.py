@@ -326,7 +326,7 @@ def test_role_page_for_the_public(client, entries):
     assert "Médecin" in html and "Médecine générale" in html
     assert "Accepte de nouveaux patients" in html
     assert "anglais" in html and "allemand" in html
-    assert "vérifié le 4 mai 2026" in html
+    assert "vérifiée le 4 mai 2026" in html
     assert "03 25 00 00 02" in html  # the place's public phone, formatted
     # weekly pattern in French, each slot kept on one line
     assert '<span class="slot">8 h – 12 h</span>, <span class="slot">14 h – 19 h</span>' in html
@@ -355,13 +355,13 @@ def test_synthetic_role_page_says_so(client, demo_db):
     role = PractitionerRole.objects.filter(synthetic=True, active=True).first()
     html = _html(client.get(f"/annuaire/professionnel/{role.pk}/"))
     assert 'data-testid="synthetic-banner"' in html and "démonstration" in html
-    assert "non vérifié" in html
+    assert "non vérifiée" in html
 
 
 def test_organization_location_and_service_pages(client, pro_client, entries):
     html = _html(client.get(f"/annuaire/structure/{entries['org'].pk}/"))
     assert "Maison de santé Testeville" in html
-    assert "529999991" in html and "vérifié le 2 mars 2026" in html
+    assert "529999991" in html and "vérifiée le 2 mars 2026" in html
     assert "Consultations de suivi diabète" in html
     assert "Alice TESTEUR" in html and "MSP de Testeville" in html
     for secret in SECRETS:
@@ -382,7 +382,7 @@ def test_finess_organization_page(client, demo_db):
 
     org = Organization.objects.filter(finess_et__isnull=False, commune_id=CHAUMONT).first()
     html = _html(client.get(f"/annuaire/structure/{org.pk}/"))
-    assert org.finess_et in html and "non vérifié" in html
+    assert org.finess_et in html and "non vérifiée" in html
     assert '""' not in html.split("<h1>")[1].split("</h1>")[0]  # CSV quoting cleaned
 
 
@@ -408,7 +408,7 @@ def test_scheme_page_public_and_pro(client, pro_client, entries):
     assert "/annuaire/dispositif/msp-testeville/perimetre.geojson" in html
     assert "63 communes" in html
     assert "Parcours du patient diabétique (test)" in html
-    assert "vérifié le 15 janvier 2026" in html
+    assert "vérifiée le 15 janvier 2026" in html
     _no_inline_script(html)
     html = _html(pro_client.get("/annuaire/dispositif/msp-testeville/"))
     assert "Dr Hidden" in html and "Réunion de concertation le jeudi" in html
@@ -526,3 +526,11 @@ def test_cpts_page_offers_its_fhir_bundle(client, demo_db):
     assert bundle.status_code == 200
     assert "attachment" in bundle["Content-Disposition"]
     assert json.loads(bundle.getvalue())["type"] == "collection"
+
+
+def test_a_seed_document_shows_its_own_date_not_the_import_date(client, demo_db):
+    """The 2021 roadmap's actions read "24 novembre 2021", the CPTS project "novembre 2019"."""
+    html = _html(client.get("/annuaire/actions/feuille-de-route-2021-ipa/"))
+    assert 'data-testid="document-date">24 novembre 2021<' in html
+    html = _html(client.get("/annuaire/actions/cpts-sddb-bottin/"))
+    assert 'data-testid="document-date">novembre 2019<' in html

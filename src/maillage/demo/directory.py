@@ -28,7 +28,8 @@ What is real and what is reconstructed:
   accounts (:mod:`maillage.demo.accounts`) are attached to a synthetic practitioner.
 
 ``verified_on`` stays empty: the seeds are dated documents, not a verification, so every demo
-record starts in the coordinators' "to verify" list; the document date is in ``source_note``.
+record starts in the coordinators' "to verify" list; an action's document date is its
+``source_date`` (shown as its date, never the date of the import).
 
 Loading is an upsert by slug that saves only what differs, so a second run changes nothing (no
 new history rows either).
@@ -112,6 +113,7 @@ class ActionSpec:
     body: str
     author: str
     source_note: str
+    source_date: str = ""
     tags: tuple[str, ...] = ()
     territory: str | None = None
     scheme: str | None = None
@@ -340,6 +342,7 @@ def _write(content: DemoContent) -> ImportReport:
                 "author": spec.author,
                 "visibility": spec.visibility,
                 "source_note": spec.source_note,
+                "source_date": spec.source_date,
             },
         )
         note(state)

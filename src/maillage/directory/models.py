@@ -459,6 +459,12 @@ class Action(models.Model):
         "visibilité", max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     source_note = models.CharField("source", max_length=500, blank=True)
+    source_date = models.CharField(
+        "date du document",
+        max_length=10,
+        blank=True,
+        help_text="AAAA, AAAA-MM ou AAAA-MM-JJ : la date du document source, pas de l'import.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 

@@ -96,8 +96,22 @@ def date_fr(value: date | None) -> str:
     return f"{value.day} {hours_mod.MONTHS[value.month - 1]} {value.year}"
 
 
+def partial_date_fr(value: str) -> str:
+    """An ISO date that may stop at the year or month ("2019-11") as French text."""
+    parts = value.split("-") if value else []
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        return value
+    if len(numbers) == 3:
+        return date_fr(date(*numbers))
+    if len(numbers) == 2 and 1 <= numbers[1] <= 12:
+        return f"{hours_mod.MONTHS[numbers[1] - 1]} {numbers[0]}"
+    return value
+
+
 def verified_text(value: date | None) -> str:
-    return f"vérifié le {date_fr(value)}" if value else "non vérifié"
+    return f"vérifiée le {date_fr(value)}" if value else "non vérifiée"  # "Fiche …"
 
 
 def _pro_fields(obj: ProOnly, pro: bool) -> list[tuple[str, str]]:
@@ -1157,5 +1171,6 @@ def action_page(request: HttpRequest, slug: str) -> HttpResponse:
             review_on=date_fr(action.review_on),
             review_due=bool(action.review_on and action.review_on < timezone.localdate()),
             updated=date_fr(timezone.localtime(action.updated_at).date()),
+            document_date=partial_date_fr(action.source_date),
         ),
     )
