@@ -132,6 +132,45 @@ def suggestions(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _compare_request(request: HttpRequest) -> tuple[list[str], dict | None, str]:
+    from maillage.observatory.compare import MAX_TERRITORIES, CompareError, compare
+
+    texts = [t[: search.MAX_QUERY_CHARS] for t in request.GET.getlist("t")][: MAX_TERRITORIES + 1]
+    if not any(t.strip() for t in texts):
+        return texts, None, ""
+    try:
+        return texts, compare(texts), ""
+    except CompareError as exc:
+        return texts, None, str(exc)[:1].upper() + str(exc)[1:] + "."
+
+
+def compare_page(request: HttpRequest) -> HttpResponse:
+    """``/territoires/comparer/?t=departement-52&t=departement-10``: territories side by side."""
+    texts, result, error = _compare_request(request)
+    fields = (texts + ["", "", "", ""])[:4]
+    return render(
+        request,
+        "observatory/compare.html",
+        {"fields": fields, "result": result, "error": error},
+        status=400 if error else 200,
+    )
+
+
+def compare_json(request: HttpRequest) -> JsonResponse:
+    """The same comparison as JSON (``t`` repeated, 2 to 4 territories)."""
+    texts, result, error = _compare_request(request)
+    if result is None:
+        return JsonResponse(
+            {
+                "detail": error or "paramètre t attendu : de 2 à 4 territoires",
+                "code": "requete_invalide",
+            },
+            status=400,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return JsonResponse(result, json_dumps_params={"ensure_ascii": False})
+
+
 def _no_communes(
     request: HttpRequest, territory: Territory | ResolvedTerritory, exc: Exception
 ) -> HttpResponse:
