@@ -278,6 +278,8 @@ MAILLAGE_RATE_LIMITS = [
     ),
     # whole-territory exports and reports: seconds of work each when not cached
     ("export", r"^/(api/territories/[^/]+/fhir-bundle|territoires/[^/]+/diagnostic\.)", 10, 60),
+    # "signaler une erreur": anonymous proposals
+    ("report", r"^/annuaire/signaler/", 20, 300),
     # comparisons: up to four diagnostics each when not cached
     ("compare", r"^/territoires/comparer(/|\.json)$", 20, 60),
     ("fhir_bundle", r"^/fhir/Bundle/?$", 10, 60),

@@ -402,6 +402,79 @@ def propose(user: Any, target: models.Model, changes: dict, comment: str = "") -
     return proposal
 
 
+#: The account public reports are filed under: inactive, without a usable password, so that
+#: nobody can log in as it; coordinators see "Signalement du public" as the author.
+PUBLIC_REPORTER = "signalement.public"
+#: What the public may correct: the public fields, never the pro-only ones.
+PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
+    kind: tuple(f for f in fields if f not in _PRO_ONLY) for kind, fields in EDITABLE_FIELDS.items()
+}
+REPORT_COMMENT_MAX = 1000
+
+
+def public_reporter() -> Any:
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(
+        username=PUBLIC_REPORTER,
+        defaults={"is_active": False, "first_name": "Signalement", "last_name": "du public"},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def public_report(
+    corrections: Iterable[tuple[models.Model, Mapping[str, Any]]], comment: str
+) -> list[ChangeProposal]:
+    """Someone without an account reports an error on public entries: each (target, changes)
+    with changes becomes a pending proposal, reviewed like any other; a report with only a
+    comment becomes one proposal without changes on the first target (publishing it applies
+    nothing). Only :data:`PUBLIC_FIELDS` may change; values are checked as for professionals.
+    Raises :class:`InvalidField` / ValueError in French; all proposals or none."""
+    comment = " ".join(comment.split())[:REPORT_COMMENT_MAX]
+    corrections = list(corrections)
+    if not corrections:
+        raise ValueError("aucune fiche à corriger")
+    reporter = public_reporter()
+    created: list[ChangeProposal] = []
+    with transaction.atomic():
+        for target, changes in corrections:
+            target_type = target_type_of(target)
+            refused = [name for name in changes if name not in PUBLIC_FIELDS[target_type]]
+            if refused:
+                raise InvalidField(refused[0], f"champ « {refused[0]} » non modifiable ici")
+            cleaned = (
+                only_changed(target, clean_changes(target_type, target, changes)) if changes else {}
+            )
+            if cleaned:
+                created.append(_report(target, target_type, cleaned, comment, reporter))
+        if not created:
+            if not comment:
+                raise ValueError(
+                    "décrivez l'erreur ou corrigez au moins une valeur : rien n'a été envoyé"
+                )
+            target = corrections[0][0]
+            created.append(_report(target, target_type_of(target), {}, comment, reporter))
+    return created
+
+
+def _report(
+    target: models.Model, target_type: str, cleaned: dict, comment: str, reporter: Any
+) -> ChangeProposal:
+    proposal = ChangeProposal.objects.create(
+        target_type=target_type,
+        target_id=target.pk,
+        changes=cleaned,
+        previous={name: current_value(target, name) for name in cleaned},
+        comment=comment,
+        proposed_by=reporter,
+    )
+    audit(None, "public_report", target, proposal=proposal.pk, fields=sorted(cleaned))
+    return proposal
+
+
 def publish(user: Any, proposal: ChangeProposal, comment: str = "") -> None:
     """Apply a pending proposal to its entry, in one transaction, as reviewed by ``user``."""
     target = target_of(proposal)
@@ -413,8 +486,11 @@ def publish(user: Any, proposal: ChangeProposal, comment: str = "") -> None:
         if locked.status != ChangeProposal.Status.PENDING:
             raise ValueError(f"proposition déjà traitée ({locked.get_status_display()})")
         # Re-validate: the rules (or the entry) may have changed since the proposal was made.
-        changes = clean_changes(proposal.target_type, target, locked.changes)
-        _apply(target, changes, user, f"proposition n° {locked.pk}")
+        changes = (
+            clean_changes(proposal.target_type, target, locked.changes) if locked.changes else {}
+        )
+        if changes:  # a public report with a comment only changes nothing
+            _apply(target, changes, user, f"proposition n° {locked.pk}")
         locked.status = ChangeProposal.Status.PUBLISHED
         locked.reviewed_by = user
         locked.reviewed_at = timezone.now()

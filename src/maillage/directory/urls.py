@@ -16,6 +16,7 @@ public_urls = (
         path("structure/<int:organization_id>/", public.organization_page, name="organization"),
         path("lieu/<int:location_id>/", public.location_page, name="location"),
         path("service/<int:service_id>/", public.service_page, name="service"),
+        path("signaler/<str:target_type>/<int:pk>/", public.report_page, name="report"),
         path("dispositifs/", public.scheme_list, name="schemes"),
         path("dispositif/<slug:slug>/", public.scheme_page, name="scheme"),
         path(

@@ -590,7 +590,80 @@ def _map_data(lat: float | None, lon: float | None, label: str, commune: Commune
 def _context(request: HttpRequest, section: str = "acteurs", **extra: Any) -> dict[str, Any]:
     """What every directory page gets: may the user see pro-only data, the login link, the tab."""
     pro = can(request.user, "view_pro")
-    return {"pro": pro, "login_url": reverse("accounts:login"), "section": section, **extra}
+    context = {"pro": pro, "login_url": reverse("accounts:login"), "section": section, **extra}
+    context["report_url"] = _report_url(extra)
+    return context
+
+
+#: The entry a page is about, by the context key its view passes: what "Signaler une erreur"
+#: reports on (the first key present wins: a role page also passes its organisation).
+_REPORTED = (("role", "role"), ("service", "service"), ("scheme", "scheme"),
+             ("org", "organization"), ("place", "location"))  # fmt: skip
+
+
+def _report_url(extra: dict[str, Any]) -> str:
+    for key, kind in _REPORTED:
+        obj = extra.get(key)
+        if isinstance(obj, dict):
+            obj = obj.get("obj")
+        if obj is not None and getattr(obj, "pk", None):
+            return reverse("directory:report", args=[kind, obj.pk])
+    return ""
+
+
+def report_page(request: HttpRequest, target_type: str, pk: int) -> HttpResponse:
+    """ "Signaler une erreur": anyone corrects the public fields of an entry or describes the
+    error; each correction becomes a proposal that a coordinator reviews (nothing changes
+    before). A GET shows the form and writes nothing."""
+    from maillage.directory import review
+    from maillage.directory.forms import EntryForm
+
+    if target_type not in ("role", "organization", "location", "service", "scheme"):
+        raise Http404("type de fiche inconnu")
+    target = get_object_or_404(review.TARGET_MODELS[target_type], pk=pk)
+    if target_type in ("service", "scheme") and not getattr(target, "public", True):
+        raise Http404("fiche non publique")
+    data = request.POST if request.method == "POST" else None
+    targets: list[tuple[str, str, Any]] = [(target_type, str(target), target)]
+    if target_type == "role":
+        targets = [("role", f"Activité de {target.practitioner}", target)]
+        if target.location_id:
+            targets.append(("location", f"Lieu d'exercice : {clean_name(target.location.name)}",
+                            target.location))  # fmt: skip
+    forms = []
+    for kind, title, obj in targets:
+        exclude = tuple(
+            f for f in review.EDITABLE_FIELDS[kind] if f not in review.PUBLIC_FIELDS[kind]
+        )
+        forms.append((title, EntryForm(kind, obj, data, prefix=f"{kind}{obj.pk}", exclude=exclude)))
+    comment = (request.POST.get("comment", "") if data else "")[: review.REPORT_COMMENT_MAX]
+    error, sent = "", False
+    if data is not None:
+        if request.POST.get("site_web_confirmation"):  # a field people never see: a robot
+            sent = True
+        elif all(form.is_valid() for _, form in forms):
+            try:
+                review.public_report([(form.target, form.changes()) for _, form in forms], comment)
+                sent = True
+            except ValueError as exc:
+                error = str(exc)[:1].upper() + str(exc)[1:] + "."
+        else:
+            error = "Certaines valeurs sont à corriger (voir en rouge)."
+    return render(
+        request,
+        "directory/public/report.html",
+        _context(
+            request,
+            title=f"Signaler une erreur : {clean_name(str(target))}",
+            entry_name=clean_name(str(target)),
+            forms=forms,
+            comment=comment,
+            error=error,
+            sent=sent,
+            synthetic=getattr(target, "synthetic", False),
+        ),
+        status=400 if error else 200,
+    )
 
 
 def role_page(request: HttpRequest, role_id: int) -> HttpResponse:
