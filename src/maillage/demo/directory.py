@@ -241,9 +241,7 @@ def _service(record: dict) -> ServiceSpec:
         if closes <= opens:
             raise ValueError(f"{where} : fermeture {closes} avant l'ouverture {opens}")
         slots.append(SlotSpec(days, opens, closes))
-    return ServiceSpec(
-        **record, place=PlaceSpec(**place) if place else None, hours=tuple(slots)
-    )
+    return ServiceSpec(**record, place=PlaceSpec(**place) if place else None, hours=tuple(slots))
 
 
 def _read_services() -> tuple[list[StructureSpec], list[ServiceSpec]]:

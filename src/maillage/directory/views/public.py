@@ -664,19 +664,38 @@ def _roles_list(qs: QuerySet[PractitionerRole]) -> tuple[list[dict[str, Any]], i
     return rows, total
 
 
+def _service_address(service: HealthcareService) -> str:
+    """Where the service is: its own place, else its structure's address (one line)."""
+    place = service.location
+    if place is not None:
+        street, postal_code, town = place.address, place.postal_code, place.commune.name
+    else:
+        org = service.organization
+        street, postal_code = org.address.title(), org.postal_code
+        town = org.commune.name if org.commune else org.city.title()
+    return ", ".join(p for p in (street, f"{postal_code} {town}".strip()) if p)
+
+
 def _services_list(qs: QuerySet[HealthcareService], pro: bool) -> list[dict[str, Any]]:
     if not pro:
         qs = qs.filter(public=True)
+    qs = qs.select_related("location__commune", "organization__commune").prefetch_related(
+        "opening_hours"
+    )
     return [
         {
             "url": reverse("directory:service", args=[s.pk]),
             "name": s.name,
             "category": s.category,
             "phone": phone_text(s.phone),
+            "phone_raw": re.sub(r"[^\d+]", "", s.phone or ""),
+            "hours": hours_mod.week_summary(s.opening_hours.all()) or s.hours_note,
+            "address": _service_address(s),
+            "source_note": s.source_note,
             "teleconsultation": s.teleconsultation,
             "public": s.public,
         }
-        for s in qs
+        for s in qs.order_by("category", "name")
     ]
 
 
@@ -761,8 +780,12 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
     now = timezone.now()
     weekly, exceptions = list(service.opening_hours.all()), list(service.exceptions.all())
     place = _place(service.location, pro, now)
+    if place and not place["hours"]["known"]:
+        place["hours"] = None  # the service's own hours are above; no "non renseignés" twice
     org = service.organization
     commune = service.location.commune if service.location else org.commune
+    # No number of its own: the structure's switchboard (FINESS), said to be that.
+    switchboard = "" if service.phone else phone_text(org.phone)
     lat = service.location.latitude if service.location else org.latitude
     lon = service.location.longitude if service.location else org.longitude
     return render(
@@ -776,7 +799,11 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
             organization_name=clean_name(org.name),
             phone=phone_text(service.phone),
             phone_raw=re.sub(r"[^\d+]", "", service.phone or ""),
+            switchboard=switchboard,
+            switchboard_raw=re.sub(r"[^\d+]", "", org.phone or "") if switchboard else "",
+            switchboard_source="FINESS" if org.finess_et else "",
             hours=_hours_block(weekly, exceptions, now, hours_mod.local(now).date()),
+            address="" if place else _service_address(service),
             place=place,
             schemes=_scheme_links(_visible_schemes(org.schemes.all(), pro)),
             pro_fields=_pro_fields(service, pro),
