@@ -23,7 +23,13 @@ from maillage.demo.directory import (
     demo_content,
     load_demo_directory,
 )
-from maillage.directory.models import HealthcareService, Location, OpeningHours, Organization
+from maillage.directory.models import (
+    HealthcareService,
+    Location,
+    OpeningHours,
+    Organization,
+    Scheme,
+)
 
 CH_CHAUMONT, CH_LANGRES, CH_BOURBONNE = "520000027", "520000043", "520000019"
 # The hospital offer of the feuille de route 2021, scénario 1 ("offre de soins hospitaliers
@@ -207,8 +213,11 @@ def test_organization_page_lists_its_services_with_hours_address_and_source(clie
     # The FINESS switchboard of the établissement is shown.
     assert "03 25 30 70 30" in text and 'href="tel:0325307030"' in html
     assert html.count('data-testid="service"') == 10
-    assert "Urgences — Centre hospitalier de Chaumont" in text
+    ed = HealthcareService.objects.get(slug="ch-chaumont-urgences")
+    assert f'<a href="/annuaire/service/{ed.pk}/">Urgences</a>' in html
     assert "Source : Feuille de route départementale Centre Sud Haute-Marne" in text
+    # Services at the structure's own address do not repeat it line after line.
+    assert text.count("2 R Jeanne D&#x27;Arc") == 1
 
     pmi_owner = HealthcareService.objects.get(slug="pmi-saint-dizier-godard-jeanson").organization
     text = _text(_page(client, f"/annuaire/structure/{pmi_owner.pk}/"))
@@ -221,11 +230,15 @@ def test_la_noue_room_page_shows_its_address_hours_and_source(client, services):
     room = HealthcareService.objects.get(slug="teleconsultation-la-noue")
     html = _page(client, f"/annuaire/service/{room.pk}/")
     text = _text(html)
-    assert "143 Avenue De La République" in text or "143 avenue de la République" in text
+    assert "143 avenue de la République" in text  # as the seed writes it (not FINESS capitals)
     assert "4 à 5 demi-journées par semaine" in text
     assert "Source : Projet de santé de la CPTS Saint-Dizier Der" in text
     assert "ne donnent pas ce numéro" in text
     assert 'data-testid="switchboard"' not in html  # the CPTS has no switchboard to fall back on
+    # The dispositif of the same name is at the room's place, and linked both ways.
+    scheme = Scheme.objects.get(slug="teleconsultation-la-noue")
+    assert scheme.location_id == room.location_id
+    assert f'href="/annuaire/dispositif/{scheme.slug}/"' in html
     # …and the room's place lists it.
     assert "Salle de téléconsultation de La Noue" in _text(
         _page(client, f"/annuaire/lieu/{room.location_id}/")
@@ -255,11 +268,12 @@ def test_fhir_healthcare_service_returns_the_demo_services_as_valid_resources(cl
         names.add(resource["name"])
     assert "Salle de téléconsultation de La Noue" in names
     urgences = json.loads(client.get("/fhir/HealthcareService?name=urgences").content)
-    assert {e["resource"]["name"] for e in urgences["entry"]} >= {
-        "Urgences — Centre hospitalier de Chaumont",
-        "Urgences — Centre hospitalier de Langres",
+    by_provider = {
+        e["resource"]["providedBy"]["reference"]: e["resource"] for e in urgences["entry"]
     }
-    langres = next(e["resource"] for e in urgences["entry"] if "Langres" in e["resource"]["name"])
+    chaumont, langres = (Organization.objects.get(finess_et=f) for f in (CH_CHAUMONT, CH_LANGRES))
+    assert {f"Organization/{chaumont.pk}", f"Organization/{langres.pk}"} <= set(by_provider)
+    langres = by_provider[f"Organization/{langres.pk}"]
     assert langres["availabilityExceptions"].startswith("24 h/24")
     assert langres["category"] == [{"text": "urgences"}]
     pmi = HealthcareService.objects.get(slug="pmi-saint-dizier-godard-jeanson")

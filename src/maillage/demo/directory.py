@@ -184,6 +184,7 @@ class ServiceSpec:
     finess: str = ""  # the FINESS établissement that runs it…
     structure: str = ""  # …or the key of a StructureSpec
     place: PlaceSpec | None = None
+    scheme: str = ""  # a scheme slug: the dispositif is at the service's place
     hours: tuple[SlotSpec, ...] = ()
     hours_note: str = ""
     phone: str = ""
@@ -303,6 +304,8 @@ def demo_content() -> DemoContent:
             raise ValueError(f"service {service.slug} : indiquer soit finess, soit structure")
         if service.structure and service.structure not in structure_keys:
             raise ValueError(f"service {service.slug} : structure inconnue {service.structure}")
+        if service.scheme and (service.scheme not in scheme_slugs or service.place is None):
+            raise ValueError(f"service {service.slug} : dispositif {service.scheme} sans lieu")
     return content
 
 
@@ -551,6 +554,11 @@ def _write_services(content: DemoContent, note, skipped: dict[str, int]) -> int:
                     },
                 )
                 note(state)
+                scheme = Scheme.objects.filter(slug=spec.scheme).first() if spec.scheme else None
+                if scheme is not None and scheme.location_id != location.pk:
+                    scheme.location = location
+                    scheme.save()  # saved, not updated: the move is in the scheme's history
+                    note("updated")
         service, state = _sync(
             HealthcareService,
             {"slug": spec.slug},

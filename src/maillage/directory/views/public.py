@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -671,12 +672,18 @@ def _service_address(service: HealthcareService) -> str:
         street, postal_code, town = place.address, place.postal_code, place.commune.name
     else:
         org = service.organization
-        street, postal_code = org.address.title(), org.postal_code
+        street, postal_code = org.address, org.postal_code
+        street = street.title() if street.isupper() else street  # FINESS writes capitals
         town = org.commune.name if org.commune else org.city.title()
     return ", ".join(p for p in (street, f"{postal_code} {town}".strip()) if p)
 
 
-def _services_list(qs: QuerySet[HealthcareService], pro: bool) -> list[dict[str, Any]]:
+def _services_list(
+    qs: QuerySet[HealthcareService], pro: bool, *, at: Location | None = None
+) -> list[dict[str, Any]]:
+    """The services of a structure's or a place's page, by category. The address is given
+    only where it is not the page's own: a service with a place of its own (on a structure's
+    page), none on the page of that place (``at``)."""
     if not pro:
         qs = qs.filter(public=True)
     qs = qs.select_related("location__commune", "organization__commune").prefetch_related(
@@ -690,12 +697,12 @@ def _services_list(qs: QuerySet[HealthcareService], pro: bool) -> list[dict[str,
             "phone": phone_text(s.phone),
             "phone_raw": re.sub(r"[^\d+]", "", s.phone or ""),
             "hours": hours_mod.week_summary(s.opening_hours.all()) or s.hours_note,
-            "address": _service_address(s),
+            "address": _service_address(s) if s.location_id and s.location != at else "",
             "source_note": s.source_note,
             "teleconsultation": s.teleconsultation,
             "public": s.public,
         }
-        for s in qs.order_by("category", "name")
+        for s in qs.order_by(Lower("category"), Lower("name"))
     ]
 
 
@@ -760,7 +767,7 @@ def location_page(request: HttpRequest, location_id: int) -> HttpResponse:
             organization_name=clean_name(location.organization.name)
             if location.organization
             else "",
-            services=_services_list(location.services.all(), pro),
+            services=_services_list(location.services.all(), pro, at=location),
             roles=roles,
             roles_more=max(0, roles_total - len(roles)),
             schemes=_scheme_links(schemes),
@@ -779,6 +786,9 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
     service = get_object_or_404(qs if pro else qs.filter(public=True), pk=service_id)
     now = timezone.now()
     weekly, exceptions = list(service.opening_hours.all()), list(service.exceptions.all())
+    schemes = list(_visible_schemes(service.organization.schemes.all(), pro))
+    if service.location_id:
+        schemes += list(_visible_schemes(service.location.schemes.all(), pro))
     place = _place(service.location, pro, now)
     if place and not place["hours"]["known"]:
         place["hours"] = None  # the service's own hours are above; no "non renseignés" twice
@@ -805,11 +815,11 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
             hours=_hours_block(weekly, exceptions, now, hours_mod.local(now).date()),
             address="" if place else _service_address(service),
             place=place,
-            schemes=_scheme_links(_visible_schemes(org.schemes.all(), pro)),
+            schemes=_scheme_links(schemes),
             pro_fields=_pro_fields(service, pro),
             verified=verified_text(service.verified_on),
             synthetic=service.synthetic,
-            map_data=_map_data(lat, lon, service.name, commune),
+            map_data=_map_data(lat, lon, f"{service.name} — {clean_name(org.name)}", commune),
         ),
     )
 
