@@ -294,3 +294,12 @@ def test_urgences_chaumont_finds_the_emergency_department(services):
     )
     la_noue = search(SearchQuery(text="téléconsultation la noue")).items
     assert "Salle de téléconsultation de La Noue" in [i.title for i in la_noue[:3]]
+
+
+def test_api_service_gives_the_source_and_the_hours_in_words(client, services):
+    room = HealthcareService.objects.get(slug="teleconsultation-la-noue")
+    body = json.loads(client.get(f"/api/directory/services/{room.pk}").content)
+    assert body["hours_note"].startswith("4 à 5 demi-journées")
+    assert body["source_note"].startswith("Projet de santé de la CPTS")
+    assert body["location"]["name"] == "Salle de téléconsultation de La Noue"
+    assert body["phone"] == "" and body["opening_hours"] == []

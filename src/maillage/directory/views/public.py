@@ -787,6 +787,7 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
     now = timezone.now()
     weekly, exceptions = list(service.opening_hours.all()), list(service.exceptions.all())
     schemes = list(_visible_schemes(service.organization.schemes.all(), pro))
+    schemes += list(_visible_schemes(service.organization.carried_schemes.all(), pro))
     if service.location_id:
         schemes += list(_visible_schemes(service.location.schemes.all(), pro))
     place = _place(service.location, pro, now)
