@@ -303,3 +303,12 @@ def test_api_service_gives_the_source_and_the_hours_in_words(client, services):
     assert body["source_note"].startswith("Projet de santé de la CPTS")
     assert body["location"]["name"] == "Salle de téléconsultation de La Noue"
     assert body["phone"] == "" and body["opening_hours"] == []
+
+
+def test_hospital_dispositif_page_gives_the_finess_switchboard(client, services):
+    html = _page(client, "/annuaire/dispositif/hopital-ch-chaumont/")
+    assert 'data-testid="switchboard"' in html and "03 25 30 70 30" in _text(html)
+    # A dispositif without a FINESS carrier has no number to fall back on.
+    assert 'data-testid="switchboard"' not in _page(
+        client, "/annuaire/dispositif/cpts-saint-dizier-der-blaise/"
+    )

@@ -911,6 +911,18 @@ def _get_scheme(request: HttpRequest, slug: str) -> Scheme:
     return get_object_or_404(qs, slug=slug)
 
 
+def _carrier_phone(scheme: Scheme) -> dict[str, str]:
+    """The FINESS switchboard of the carrying établissement, for a scheme without a number of
+    its own (a hospital's dispositif page then gives a number to call, said to be that)."""
+    org = scheme.organization
+    if scheme.phone or org is None or not org.finess_et or not org.phone:
+        return {"carrier_phone": "", "carrier_phone_raw": ""}
+    return {
+        "carrier_phone": phone_text(org.phone),
+        "carrier_phone_raw": re.sub(r"[^\d+]", "", org.phone),
+    }
+
+
 def scheme_page(request: HttpRequest, slug: str) -> HttpResponse:
     """A dispositif: what it is, its perimeter on the map, its members and its contacts."""
     scheme = _get_scheme(request, slug)
@@ -948,6 +960,7 @@ def scheme_page(request: HttpRequest, slug: str) -> HttpResponse:
             map_data={"point": point, "label": scheme.name} if point else None,
             carrier=scheme.organization,
             carrier_name=clean_name(scheme.organization.name) if scheme.organization else "",
+            **_carrier_phone(scheme),
             organizations=[
                 {
                     "url": reverse("directory:organization", args=[o.pk]),
