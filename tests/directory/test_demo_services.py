@@ -312,3 +312,20 @@ def test_hospital_dispositif_page_gives_the_finess_switchboard(client, services)
     assert 'data-testid="switchboard"' not in _page(
         client, "/annuaire/dispositif/cpts-saint-dizier-der-blaise/"
     )
+
+
+def test_a_coordinator_can_correct_what_the_seed_said_of_the_hours(services):
+    """When the booking line or the real hours become known, the coordinator writes them in
+    (a direct edit, kept in the history), and the page shows them."""
+    from django.contrib.auth import get_user_model
+
+    from maillage.accounts.models import Profile, Role
+    from maillage.directory import review
+
+    user = get_user_model().objects.create_user("coord-services", password="x-Long-passw0rd")
+    Profile.objects.create(user=user, role=Role.COORDINATOR)
+    room = HealthcareService.objects.get(slug="teleconsultation-la-noue")
+    review.edit(user, room, {"hours_note": "mardi et jeudi matin"}, "appel à la CPTS")
+    room.refresh_from_db()
+    assert room.hours_note == "mardi et jeudi matin"
+    assert room.history.first().hours_note == "mardi et jeudi matin"

@@ -232,7 +232,12 @@ class HealthcareService(ProOnly):
     email = models.EmailField("courriel", blank=True)
     # What a source says of the hours when it gives no weekly slots ("24 h/24", "le mardi
     # après-midi sur rendez-vous"); weekly slots, when known, are OpeningHours rows.
-    hours_note = models.CharField("horaires (en clair)", max_length=200, blank=True)
+    hours_note = models.CharField(
+        "horaires (en clair)",
+        max_length=200,
+        blank=True,
+        help_text="Quand il n'y a pas d'horaires précis : « 24 h/24 », « le mardi après-midi ».",
+    )
     teleconsultation = models.BooleanField("téléconsultation", default=False)
     public = models.BooleanField("visible du public", default=True)
     source_note = models.CharField(

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='healthcareservice',
             name='hours_note',
-            field=models.CharField(blank=True, max_length=200, verbose_name='horaires (en clair)'),
+            field=models.CharField(blank=True, help_text="Quand il n'y a pas d'horaires précis : « 24 h/24 », « le mardi après-midi ».", max_length=200, verbose_name='horaires (en clair)'),
         ),
         migrations.AddField(
             model_name='healthcareservice',
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalhealthcareservice',
             name='hours_note',
-            field=models.CharField(blank=True, max_length=200, verbose_name='horaires (en clair)'),
+            field=models.CharField(blank=True, help_text="Quand il n'y a pas d'horaires précis : « 24 h/24 », « le mardi après-midi ».", max_length=200, verbose_name='horaires (en clair)'),
         ),
         migrations.AddField(
             model_name='historicalhealthcareservice',
