@@ -93,6 +93,18 @@ def test_bad_service_records_are_refused_in_french():
         )  # fmt: skip
 
 
+def test_unknown_or_missing_fields_are_named_in_french():
+    base = {"slug": "x", "name": "X", "category": "PMI", "source_note": S003, "finess": "1"}
+    with pytest.raises(ValueError, match="service x : champ inconnu : telephone"):
+        demo_directory._service({**base, "telephone": "0325000000"})
+    with pytest.raises(ValueError, match="service x : champ manquant : source_note"):
+        demo_directory._service({k: v for k, v in base.items() if k != "source_note"})
+    with pytest.raises(ValueError, match="service x, lieu : champ manquant : commune"):
+        demo_directory._service(
+            {**base, "place": {"name": "A", "address": "B", "postal_code": "1"}}
+        )
+
+
 def test_unknown_category_or_missing_owner_is_refused(monkeypatch):
     real = demo_directory._read_services
 

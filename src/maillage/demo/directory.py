@@ -43,6 +43,7 @@ new history rows either).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -230,11 +231,30 @@ def _clock(value: object, where: str) -> time:
         raise ValueError(f"{where} : heure illisible {value!r} (attendu HH:MM)") from None
 
 
+def _spec(cls: type, record: dict, where: str):
+    """``cls(**record)``, with a French error naming the record for a missing or unknown
+    field (instead of Python's TypeError)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    required = {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    unknown, missing = set(record) - fields, required - set(record)
+    if unknown or missing:
+        said = [f"champ inconnu : {', '.join(sorted(unknown))}"] if unknown else []
+        said += [f"champ manquant : {', '.join(sorted(missing))}"] if missing else []
+        raise ValueError(f"{where} : {' ; '.join(said)}")
+    return cls(**record)
+
+
 def _service(record: dict) -> ServiceSpec:
     where = f"services.yaml, service {record.get('slug', '?')}"
     place = record.pop("place", None)
     slots = []
     for slot in record.pop("hours", ()):
+        if not isinstance(slot, dict) or set(slot) != {"days", "opens", "closes"}:
+            raise ValueError(f"{where} : un créneau s'écrit {{days: [0, …], opens, closes}}")
         days = tuple(slot["days"])
         if not days or any(d not in range(7) for d in days):
             raise ValueError(f"{where} : jours attendus de 0 (lundi) à 6 (dimanche), lu {days}")
@@ -242,14 +262,18 @@ def _service(record: dict) -> ServiceSpec:
         if closes <= opens:
             raise ValueError(f"{where} : fermeture {closes} avant l'ouverture {opens}")
         slots.append(SlotSpec(days, opens, closes))
-    return ServiceSpec(**record, place=PlaceSpec(**place) if place else None, hours=tuple(slots))
+    record["place"] = _spec(PlaceSpec, place, f"{where}, lieu") if place else None
+    return _spec(ServiceSpec, {**record, "hours": tuple(slots)}, where)
 
 
 def _read_services() -> tuple[list[StructureSpec], list[ServiceSpec]]:
     data = _load("services") or {}
     if not isinstance(data, dict) or set(data) - {"structures", "services"}:
         raise ValueError("services.yaml : les listes « structures » et « services » sont attendues")
-    structures = [StructureSpec(**r) for r in _records("services", data.get("structures"))]
+    structures = [
+        _spec(StructureSpec, r, f"services.yaml, structure {r.get('key', '?')}")
+        for r in _records("services", data.get("structures"))
+    ]
     services = [_service(dict(r)) for r in _records("services", data.get("services"))]
     return structures, services
 
