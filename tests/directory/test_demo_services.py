@@ -341,3 +341,14 @@ def test_a_coordinator_can_correct_what_the_seed_said_of_the_hours(services):
     room.refresh_from_db()
     assert room.hours_note == "mardi et jeudi matin"
     assert room.history.first().hours_note == "mardi et jeudi matin"
+
+
+def test_fhir_location_and_organization_of_the_rooms_are_valid(client, services):
+    room = HealthcareService.objects.get(slug="teleconsultation-la-noue")
+    location = json.loads(client.get(f"/fhir/Location/{room.location_id}").content)
+    R4B.get_fhir_model_class("Location").model_validate(location)
+    assert location["address"]["line"] == ["143 avenue de la République"]
+    assert location["address"]["postalCode"] == "52100"
+    cpts = json.loads(client.get(f"/fhir/Organization/{room.organization_id}").content)
+    R4B.get_fhir_model_class("Organization").model_validate(cpts)
+    assert cpts["name"] == "CPTS Saint-Dizier Der & Blaise (association)"
