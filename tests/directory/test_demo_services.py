@@ -251,6 +251,11 @@ def test_la_noue_room_page_shows_its_address_hours_and_source(client, services):
     scheme = Scheme.objects.get(slug="teleconsultation-la-noue")
     assert scheme.location_id == room.location_id
     assert f'href="/annuaire/dispositif/{scheme.slug}/"' in html
+    # The structure running the room lists the room's dispositif, and does not say
+    # "Horaires non renseignés" for a place whose service says its hours in words.
+    cpts_page = _page(client, f"/annuaire/structure/{room.organization_id}/")
+    assert f'href="/annuaire/dispositif/{scheme.slug}/"' in cpts_page
+    assert "Horaires non renseignés" not in cpts_page
     # …and the room's place lists it.
     assert "Salle de téléconsultation de La Noue" in _text(
         _page(client, f"/annuaire/lieu/{room.location_id}/")

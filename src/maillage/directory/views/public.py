@@ -711,16 +711,21 @@ def organization_page(request: HttpRequest, organization_id: int) -> HttpRespons
     org = get_object_or_404(Organization.objects.select_related("commune"), pk=organization_id)
     pro = can(request.user, "view_pro")
     now = timezone.now()
-    places = [
-        _place(loc, pro, now)
-        for loc in org.locations.select_related("commune").prefetch_related(
-            "opening_hours", "exceptions"
-        )[:20]
-    ]
+    locations = list(
+        org.locations.select_related("commune")
+        .prefetch_related("opening_hours", "exceptions")
+        .annotate(n_services=Count("services"))[:20]
+    )
+    places = [_place(loc, pro, now) for loc in locations]
+    for loc, place in zip(locations, places, strict=True):
+        if loc.n_services and not place["hours"]["known"]:
+            place["hours"] = None  # its services' hours are listed below, with their words
     roles, roles_total = _roles_list(org.roles.filter(active=True))
     schemes = list(_visible_schemes(org.schemes.all(), pro)) + list(
         _visible_schemes(org.carried_schemes.all(), pro)
     )
+    # and the dispositifs at its places (a teleconsultation room, a site)
+    schemes += list(_visible_schemes(Scheme.objects.filter(location__in=locations), pro))
     name = clean_name(org.name)
     return render(
         request,
