@@ -325,6 +325,10 @@ def test_api_service_gives_the_source_and_the_hours_in_words(client, services):
 def test_hospital_dispositif_page_gives_the_finess_switchboard(client, services):
     html = _page(client, "/annuaire/dispositif/hopital-ch-chaumont/")
     assert 'data-testid="switchboard"' in html and "03 25 30 70 30" in _text(html)
+    # …and lists what one can use there: the hospital's services.
+    assert html.count('data-testid="service"') == 10
+    room = _page(client, "/annuaire/dispositif/teleconsultation-la-noue/")
+    assert room.count('data-testid="service"') == 1 and "4 à 5 demi-journées" in room
     # A dispositif without a FINESS carrier has no number to fall back on.
     assert 'data-testid="switchboard"' not in _page(
         client, "/annuaire/dispositif/cpts-saint-dizier-der-blaise/"

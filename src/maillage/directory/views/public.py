@@ -966,6 +966,15 @@ def scheme_page(request: HttpRequest, slug: str) -> HttpResponse:
             carrier=scheme.organization,
             carrier_name=clean_name(scheme.organization.name) if scheme.organization else "",
             **_carrier_phone(scheme),
+            # what one can use there: the services at its place, else its carrier's
+            services=_services_list(
+                HealthcareService.objects.filter(location=scheme.location)
+                if scheme.location_id
+                else HealthcareService.objects.filter(organization=scheme.organization_id)
+                if scheme.organization_id
+                else HealthcareService.objects.none(),
+                pro,
+            ),
             organizations=[
                 {
                     "url": reverse("directory:organization", args=[o.pk]),
