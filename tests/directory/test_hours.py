@@ -158,3 +158,22 @@ def test_unknown_and_never_open() -> None:
     closed_for_good = X(date(2026, 7, 1), date(2026, 12, 31), label="Travaux")
     text = status_text(practice(), [closed_for_good], datetime(2026, 7, 13, 10))
     assert text == "Fermé aujourd'hui (Travaux) · pas d'ouverture prévue dans les 14 jours"
+
+
+def test_week_summary_groups_consecutive_days_with_the_same_slots():
+    from maillage.directory.hours import week_summary
+
+    rows = [H(d, time(8, 15), time(12, 15)) for d in range(5)]
+    rows += [H(d, time(13, 30), time(17, 30)) for d in range(5)]
+    rows += [H(5, time(9), time(12))]
+    assert week_summary(rows) == (
+        "du lundi au vendredi : 8 h 15 – 12 h 15, 13 h 30 – 17 h 30 ; samedi : 9 h – 12 h"
+    )
+    assert week_summary([H(1, time(9), time(12)), H(2, time(9), time(12))]) == (
+        "mardi et mercredi : 9 h – 12 h"
+    )
+    # A gap breaks the run: Monday and Wednesday are not "du lundi au mercredi".
+    assert week_summary([H(0, time(9), time(12)), H(2, time(9), time(12))]) == (
+        "lundi : 9 h – 12 h ; mercredi : 9 h – 12 h"
+    )
+    assert week_summary([]) == ""

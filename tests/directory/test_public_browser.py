@@ -102,3 +102,30 @@ def test_phone_sized_window_keeps_search_usable(served, browser, tmp_path):
     assert page.locator("#profession").is_visible()
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)])
+def test_la_noue_teleconsultation_room_is_found_with_its_address(
+    served, browser, tmp_path, width, height
+):
+    """A resident looks for the teleconsultation room of La Noue: the search finds the
+    service, its page gives the address the CPTS publishes, how to book, and says plainly that
+    the documents give no phone number (none is made up)."""
+    page, errors = _page(browser, width, height)
+    page.goto(served + "/annuaire/")
+    page.fill("#q", "téléconsultation la noue")
+    page.press("#q", "Enter")
+    page.wait_for_selector("[data-testid=results]", timeout=READY)
+    # The service (run by the CPTS), not the dispositif of the same name.
+    service = page.locator(".result", has_text="CPTS Saint-Dizier Der & Blaise")
+    service.locator(".result-title a", has_text="La Noue").first.click()
+    page.wait_for_selector("#entry-map[data-ready]", timeout=READY)
+    body = page.locator("main").inner_text()
+    assert "143 avenue de la République" in body
+    assert "52100 Saint-Dizier" in body
+    assert "ne donnent pas ce numéro" in body
+    assert "4 à 5 demi-journées par semaine" in body
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(tmp_path / f"la-noue-{width}.png"), full_page=True)
+    assert errors == []

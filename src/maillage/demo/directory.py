@@ -1,7 +1,7 @@
 """The demo directory: the dispositifs and the Actions library stated by the seed documents.
 
-The records are data files, ``maillage/demo/data/{territories,schemes,actions}.yaml``, read by
-:func:`demo_content` and written by :func:`load_demo_directory`.
+The records are data files, ``maillage/demo/data/{territories,schemes,actions,services}.yaml``,
+read by :func:`demo_content` and written by :func:`load_demo_directory`.
 
 A demonstration is only worth something if a Haute-Marne coordinator recognises her territory in
 it, so every record here comes from what the five seed documents (``../shared/seeds/``) state, and
@@ -24,6 +24,13 @@ What is real and what is reconstructed:
   CPTS Saint-Dizier cover page); addresses appear only where a seed prints them.
 * Perimeters the seeds describe in words are rebuilt from the COG, and the territory description
   says how (CLS du Bassin de Joinville, CLS du Pays de Chaumont and du Pays de Langres).
+* Services (HealthcareService) are the ones the seeds describe, per structure: the hospital
+  sites' offer of the feuille de route 2021 (scénario 1), the services of Saint-Dizier's
+  agglomeration (projet de santé de la CPTS), the two teleconsultation rooms. Weekly hours only
+  where a seed gives times (the PMI centre), else what the seed says in ``hours_note``; no seed
+  prints a service's phone number, so none has one. The two structures the seeds describe that
+  are not FINESS établissements (the CPTS association, the circonscription d'action sociale)
+  are Organization rows of source "manual", looked up by name.
 * Nothing here is invented for demonstration, so no record is ``synthetic``; the demo login
   accounts (:mod:`maillage.demo.accounts`) are attached to a synthetic practitioner.
 
@@ -37,9 +44,11 @@ new history rows either).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import time
 from itertools import chain
 from pathlib import Path
 
@@ -48,9 +57,14 @@ from django.db import models
 
 from maillage.directory.models import (
     Action,
+    HealthcareService,
+    Location,
+    OpeningHours,
     Organization,
     Scheme,
     SchemeContact,
+    Source,
+    StructureKind,
 )
 from maillage.imports import ImportReport, run_import
 from maillage.territory.models import Commune, Territory
@@ -121,23 +135,149 @@ class ActionSpec:
     link: str = ""
 
 
+#: The categories a demo service may have: a small fixed vocabulary, so that a search or a
+#: filter by category finds every service of a kind (the words people type are the search
+#: engine's synonyms, not new categories).
+SERVICE_CATEGORIES = (
+    "urgences", "SAMU", "SMUR", "médecine", "chirurgie", "obstétrique", "périnatalité", "SSR",
+    "soins critiques", "psychiatrie", "EHPAD", "USLD", "accueil de jour", "SSIAD", "HAD", "PMI",
+    "CAMSP", "SESSAD", "centre dentaire", "consultation avancée", "téléconsultation",
+    "permanence des soins", "astreinte infirmière de nuit", "PTA/DAC",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StructureSpec:
+    """A structure a seed describes that is not a FINESS établissement."""
+
+    key: str
+    name: str
+    kind: str
+    commune: str
+    address: str = ""
+    postal_code: str = ""
+    email: str = ""
+    website: str = ""
+
+
+@dataclass(frozen=True)
+class PlaceSpec:
+    """A service's own address, when the seed prints one (a Location of the structure)."""
+
+    name: str
+    address: str
+    postal_code: str
+    commune: str
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    days: tuple[int, ...]
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    slug: str
+    name: str
+    category: str
+    source_note: str
+    description: str = ""
+    finess: str = ""  # the FINESS établissement that runs it…
+    structure: str = ""  # …or the key of a StructureSpec
+    place: PlaceSpec | None = None
+    scheme: str = ""  # a scheme slug: the dispositif is at the service's place
+    hours: tuple[SlotSpec, ...] = ()
+    hours_note: str = ""
+    phone: str = ""
+    email: str = ""
+    teleconsultation: bool = False
+
+
 @dataclass
 class DemoContent:
     territories: list[TerritorySpec] = field(default_factory=list)
     schemes: list[SchemeSpec] = field(default_factory=list)
     actions: list[ActionSpec] = field(default_factory=list)
+    structures: list[StructureSpec] = field(default_factory=list)
+    services: list[ServiceSpec] = field(default_factory=list)
 
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
-def _read(name: str) -> list[dict]:
-    """The records of ``data/<name>.yaml`` (a YAML list of mappings)."""
+def _load(name: str) -> object:
     with (DATA_DIR / f"{name}.yaml").open(encoding="utf-8") as handle:
-        records = yaml.safe_load(handle) or []
+        return yaml.safe_load(handle)
+
+
+def _records(name: str, records: object) -> list[dict]:
+    records = records or []
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ValueError(f"{name}.yaml : une liste d'enregistrements est attendue")
     return records
+
+
+def _read(name: str) -> list[dict]:
+    """The records of ``data/<name>.yaml`` (a YAML list of mappings)."""
+    return _records(name, _load(name))
+
+
+def _clock(value: object, where: str) -> time:
+    """'08:15' → time(8, 15), with a French error naming the record."""
+    try:
+        hours, minutes = str(value).split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"{where} : heure illisible {value!r} (attendu HH:MM)") from None
+
+
+def _spec(cls: type, record: dict, where: str):
+    """``cls(**record)``, with a French error naming the record for a missing or unknown
+    field (instead of Python's TypeError)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    required = {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    unknown, missing = set(record) - fields, required - set(record)
+    if unknown or missing:
+        said = [f"champ inconnu : {', '.join(sorted(unknown))}"] if unknown else []
+        said += [f"champ manquant : {', '.join(sorted(missing))}"] if missing else []
+        raise ValueError(f"{where} : {' ; '.join(said)}")
+    return cls(**record)
+
+
+def _service(record: dict) -> ServiceSpec:
+    where = f"services.yaml, service {record.get('slug', '?')}"
+    place = record.pop("place", None)
+    slots = []
+    for slot in record.pop("hours", ()):
+        if not isinstance(slot, dict) or set(slot) != {"days", "opens", "closes"}:
+            raise ValueError(f"{where} : un créneau s'écrit {{days: [0, …], opens, closes}}")
+        days = tuple(slot["days"])
+        if not days or any(d not in range(7) for d in days):
+            raise ValueError(f"{where} : jours attendus de 0 (lundi) à 6 (dimanche), lu {days}")
+        opens, closes = _clock(slot["opens"], where), _clock(slot["closes"], where)
+        if closes <= opens:
+            raise ValueError(f"{where} : fermeture {closes} avant l'ouverture {opens}")
+        slots.append(SlotSpec(days, opens, closes))
+    record["place"] = _spec(PlaceSpec, place, f"{where}, lieu") if place else None
+    return _spec(ServiceSpec, {**record, "hours": tuple(slots)}, where)
+
+
+def _read_services() -> tuple[list[StructureSpec], list[ServiceSpec]]:
+    data = _load("services") or {}
+    if not isinstance(data, dict) or set(data) - {"structures", "services"}:
+        raise ValueError("services.yaml : les listes « structures » et « services » sont attendues")
+    structures = [
+        _spec(StructureSpec, r, f"services.yaml, structure {r.get('key', '?')}")
+        for r in _records("services", data.get("structures"))
+    ]
+    services = [_service(dict(r)) for r in _records("services", data.get("services"))]
+    return structures, services
 
 
 def _tuples(record: dict, *names: str) -> dict:
@@ -152,7 +292,8 @@ def _read_content() -> DemoContent:
         contacts = tuple(ContactSpec(**c) for c in record.pop("contacts", ()))
         schemes.append(SchemeSpec(**_tuples(record, "members"), contacts=contacts))
     actions = [ActionSpec(**_tuples(r, "tags")) for r in _read("actions")]
-    return DemoContent(territories, schemes, actions)
+    structures, services = _read_services()
+    return DemoContent(territories, schemes, actions, structures, services)
 
 
 def demo_content() -> DemoContent:
@@ -163,6 +304,8 @@ def demo_content() -> DemoContent:
         ("territoire", [t.slug for t in content.territories]),
         ("dispositif", [s.slug for s in content.schemes]),
         ("action", [a.slug for a in content.actions]),
+        ("structure", [s.key for s in content.structures]),
+        ("service", [s.slug for s in content.services]),
     ):
         duplicates = {s for s in slugs if slugs.count(s) > 1}
         if duplicates:
@@ -171,9 +314,24 @@ def demo_content() -> DemoContent:
     for action in content.actions:
         if action.scheme and action.scheme not in scheme_slugs:
             raise ValueError(f"action {action.slug} : dispositif inconnu {action.scheme}")
-    for spec in chain(content.schemes, content.actions):
+    for spec in chain(content.schemes, content.actions, content.services):
         if len(spec.source_note) > Scheme._meta.get_field("source_note").max_length:
             raise ValueError(f"{spec.slug} : source trop longue ({len(spec.source_note)})")
+    structure_keys = {s.key for s in content.structures}
+    for structure in content.structures:
+        if structure.kind not in StructureKind.values:
+            raise ValueError(f"structure {structure.key} : type inconnu {structure.kind!r}")
+    for service in content.services:
+        if not service.source_note.strip():
+            raise ValueError(f"service {service.slug} : source manquante")
+        if service.category not in SERVICE_CATEGORIES:
+            raise ValueError(f"service {service.slug} : catégorie inconnue {service.category!r}")
+        if bool(service.finess) == bool(service.structure):
+            raise ValueError(f"service {service.slug} : indiquer soit finess, soit structure")
+        if service.structure and service.structure not in structure_keys:
+            raise ValueError(f"service {service.slug} : structure inconnue {service.structure}")
+        if service.scheme and (service.scheme not in scheme_slugs or service.place is None):
+            raise ValueError(f"service {service.slug} : dispositif {service.scheme} sans lieu")
     return content
 
 
@@ -347,16 +505,123 @@ def _write(content: DemoContent) -> ImportReport:
         )
         note(state)
 
+    n_services = _write_services(content, note, skipped)
+
     report.counts = {
         "territoires": len(content.territories),
         "dispositifs": len(content.schemes),
         "contacts": n_contacts,
         "structures liées": n_links,
         "actions": len(content.actions),
+        "services": n_services,
         "créés": tally["created"],
         "modifiés": tally["updated"],
     }
     return report
+
+
+def _write_services(content: DemoContent, note, skipped: dict[str, int]) -> int:
+    """The seeds' structures (non-FINESS) and services, with their places and weekly hours.
+
+    Returns the number of services written; a service whose FINESS établissement or commune is
+    missing from the database is skipped and counted, like the schemes' links.
+    """
+    codes = {s.commune for s in content.structures}
+    codes |= {s.place.commune for s in content.services if s.place}
+    communes = set(Commune.objects.filter(code__in=codes).values_list("code", flat=True))
+
+    structures: dict[str, Organization] = {}
+    for spec in content.structures:
+        if spec.commune not in communes:
+            skipped["communes absentes"] = skipped.get("communes absentes", 0) + 1
+            continue
+        org, state = _sync(
+            Organization,
+            {"name": spec.name, "finess_et": None, "source": Source.MANUAL},
+            {
+                "kind": spec.kind,
+                "address": spec.address,
+                "postal_code": spec.postal_code,
+                "commune_id": spec.commune,
+                "email": spec.email,
+                "website": spec.website,
+                "synthetic": False,
+            },
+        )
+        note(state)
+        structures[spec.key] = org
+
+    wanted = {s.finess for s in content.services if s.finess}
+    by_finess = {o.finess_et: o for o in Organization.objects.filter(finess_et__in=wanted)}
+    missing = wanted - set(by_finess)
+    if missing:
+        log.warning("démo : services sans leur FINESS : %s", ", ".join(sorted(missing)))
+        skipped["services sans FINESS"] = sum(s.finess in missing for s in content.services)
+
+    written = 0
+    for spec in content.services:
+        org = by_finess.get(spec.finess) if spec.finess else structures.get(spec.structure)
+        if org is None:
+            continue
+        location = None
+        if spec.place is not None:
+            if spec.place.commune not in communes:
+                skipped["communes absentes"] = skipped.get("communes absentes", 0) + 1
+            else:
+                location, state = _sync(
+                    Location,
+                    {"organization": org, "name": spec.place.name},
+                    {
+                        "address": spec.place.address,
+                        "postal_code": spec.place.postal_code,
+                        "commune_id": spec.place.commune,
+                        "teleconsultation": spec.teleconsultation,
+                        "source": Source.MANUAL,
+                        "synthetic": False,
+                    },
+                )
+                note(state)
+                scheme = Scheme.objects.filter(slug=spec.scheme).first() if spec.scheme else None
+                if scheme is not None and scheme.location_id != location.pk:
+                    scheme.location = location
+                    scheme.save()  # saved, not updated: the move is in the scheme's history
+                    note("updated")
+        service, state = _sync(
+            HealthcareService,
+            {"slug": spec.slug},
+            {
+                "organization_id": org.pk,
+                "location_id": location.pk if location else None,
+                "name": spec.name,
+                "category": spec.category,
+                "description": spec.description,
+                "phone": spec.phone,
+                "email": spec.email,
+                "hours_note": spec.hours_note,
+                "teleconsultation": spec.teleconsultation,
+                "public": True,
+                "source": Source.MANUAL,
+                "synthetic": False,
+                "source_note": spec.source_note,
+            },
+        )
+        if _set_hours(service, spec.hours) and state == "unchanged":
+            state = "updated"
+        note(state)
+        written += 1
+    return written
+
+
+def _set_hours(service: HealthcareService, slots: tuple[SlotSpec, ...]) -> bool:
+    """Make the service's weekly hours exactly ``slots``; False when they already were."""
+    wanted = sorted((day, s.opens, s.closes) for s in slots for day in s.days)
+    current = sorted(service.opening_hours.values_list("weekday", "opens", "closes"))
+    if current == wanted:
+        return False
+    service.opening_hours.all().delete()
+    for day, opens, closes in wanted:  # one by one: each row gets its history entry
+        OpeningHours.objects.create(service=service, weekday=day, opens=opens, closes=closes)
+    return True
 
 
 def load_demo_directory() -> ImportReport:

@@ -148,6 +148,34 @@ def weekly_table(
     return rows
 
 
+def week_summary(hours: Iterable[HoursLike]) -> str:
+    """The usual week in one line, consecutive days with the same slots grouped: "du lundi au
+    vendredi : 8 h 15 – 12 h 15, 13 h 30 – 17 h 30 ; samedi : 9 h – 12 h" ("" without hours).
+    For lists, where a seven-day table would not fit; exceptions are for the entry's page."""
+    by_day: dict[int, list[Slot]] = {}
+    for h in hours:
+        by_day.setdefault(h.weekday, []).append((h.opens, h.closes))
+    runs: list[tuple[int, int, tuple[Slot, ...]]] = []
+    for day in range(7):
+        slots = tuple(sorted(by_day.get(day, ())))
+        if not slots:
+            continue
+        if runs and runs[-1][1] == day - 1 and runs[-1][2] == slots:
+            runs[-1] = (runs[-1][0], day, slots)
+        else:
+            runs.append((day, day, slots))
+    parts = []
+    for first, last, slots in runs:
+        if first == last:
+            days = WEEKDAYS[first]
+        elif last == first + 1:
+            days = f"{WEEKDAYS[first]} et {WEEKDAYS[last]}"
+        else:
+            days = f"du {WEEKDAYS[first]} au {WEEKDAYS[last]}"
+        parts.append(f"{days} : {slots_text(slots)}")
+    return " ; ".join(parts)
+
+
 def upcoming_exceptions(
     exceptions: Iterable[ExceptionLike], today: date, days: int = 90
 ) -> list[ExceptionLike]:

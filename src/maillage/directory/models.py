@@ -222,13 +222,27 @@ class HealthcareService(ProOnly):
     location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
     )
+    # A stable key for services loaded from data files (the demo's services.yaml): the loader
+    # upserts by slug, so a second load keeps ids (and URLs). Empty for services entered by hand.
+    slug = models.SlugField(max_length=120, unique=True, null=True, blank=True)
     name = models.CharField("nom", max_length=250)
     category = models.CharField("catégorie", max_length=120, blank=True)
     description = models.TextField(blank=True)
     phone = models.CharField("téléphone", max_length=20, blank=True)
     email = models.EmailField("courriel", blank=True)
+    # What a source says of the hours when it gives no weekly slots ("24 h/24", "le mardi
+    # après-midi sur rendez-vous"); weekly slots, when known, are OpeningHours rows.
+    hours_note = models.CharField(
+        "horaires (en clair)",
+        max_length=200,
+        blank=True,
+        help_text="Quand il n'y a pas d'horaires précis : « 24 h/24 », « le mardi après-midi ».",
+    )
     teleconsultation = models.BooleanField("téléconsultation", default=False)
     public = models.BooleanField("visible du public", default=True)
+    source_note = models.CharField(
+        "source", max_length=500, blank=True, help_text="Document d'où vient la fiche."
+    )
     source = models.CharField(max_length=12, choices=Source.choices)
     synthetic = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)

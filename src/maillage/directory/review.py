@@ -67,6 +67,7 @@ EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
         "email",
         "teleconsultation",
         "opening_hours",
+        "hours_note",
         *_PRO_ONLY,
     ),
     "scheme": ("description", "phone", "email", "website", *_PRO_ONLY),

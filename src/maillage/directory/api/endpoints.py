@@ -421,10 +421,14 @@ class ServiceOut(Schema):
     email: str
     teleconsultation: bool
     opening_hours: list[Hours]
+    #: What the source says of the hours when it gives no weekly slots ("24 h/24").
+    hours_note: str
     exceptions: list[HoursException]
     public: bool
     verified_on: dt.date | None
     synthetic: bool
+    #: The document the entry comes from (demo services: seed document and section).
+    source_note: str
     pro: Pro | None
 
 
@@ -916,10 +920,12 @@ def service(request: HttpRequest, id: int):
         "email": s.email,
         "teleconsultation": s.teleconsultation,
         "opening_hours": _hours(s.opening_hours.all()),
+        "hours_note": s.hours_note,
         "exceptions": _exceptions(s.exceptions.all()),
         "public": s.public,
         "verified_on": s.verified_on,
         "synthetic": s.synthetic,
+        "source_note": s.source_note,
         "pro": _pro_fields(s, pro),
     }
 

@@ -460,6 +460,7 @@ def healthcare_service(
                 {"daysOfWeek": [day], "availableStartTime": opens, "availableEndTime": closes}
                 for day, opens, closes in _hours(opening)
             ],
+            "availabilityExceptions": service.hours_note,
             "notAvailable": not_available,
         }
     )

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -748,19 +749,44 @@ def _roles_list(qs: QuerySet[PractitionerRole]) -> tuple[list[dict[str, Any]], i
     return rows, total
 
 
-def _services_list(qs: QuerySet[HealthcareService], pro: bool) -> list[dict[str, Any]]:
+def _service_address(service: HealthcareService) -> str:
+    """Where the service is: its own place, else its structure's address (one line)."""
+    place = service.location
+    if place is not None:
+        street, postal_code, town = place.address, place.postal_code, place.commune.name
+    else:
+        org = service.organization
+        street, postal_code = org.address, org.postal_code
+        street = street.title() if street.isupper() else street  # FINESS writes capitals
+        town = org.commune.name if org.commune else org.city.title()
+    return ", ".join(p for p in (street, f"{postal_code} {town}".strip()) if p)
+
+
+def _services_list(
+    qs: QuerySet[HealthcareService], pro: bool, *, at: Location | None = None
+) -> list[dict[str, Any]]:
+    """The services of a structure's or a place's page, by category. The address is given
+    only where it is not the page's own: a service with a place of its own (on a structure's
+    page), none on the page of that place (``at``)."""
     if not pro:
         qs = qs.filter(public=True)
+    qs = qs.select_related("location__commune", "organization__commune").prefetch_related(
+        "opening_hours"
+    )
     return [
         {
             "url": reverse("directory:service", args=[s.pk]),
             "name": s.name,
             "category": s.category,
             "phone": phone_text(s.phone),
+            "phone_raw": re.sub(r"[^\d+]", "", s.phone or ""),
+            "hours": hours_mod.week_summary(s.opening_hours.all()) or s.hours_note,
+            "address": _service_address(s) if s.location_id and s.location != at else "",
+            "source_note": s.source_note,
             "teleconsultation": s.teleconsultation,
             "public": s.public,
         }
-        for s in qs
+        for s in qs.order_by(Lower("category"), Lower("name"))
     ]
 
 
@@ -769,16 +795,21 @@ def organization_page(request: HttpRequest, organization_id: int) -> HttpRespons
     org = get_object_or_404(Organization.objects.select_related("commune"), pk=organization_id)
     pro = can(request.user, "view_pro")
     now = timezone.now()
-    places = [
-        _place(loc, pro, now)
-        for loc in org.locations.select_related("commune").prefetch_related(
-            "opening_hours", "exceptions"
-        )[:20]
-    ]
+    locations = list(
+        org.locations.select_related("commune")
+        .prefetch_related("opening_hours", "exceptions")
+        .annotate(n_services=Count("services"))[:20]
+    )
+    places = [_place(loc, pro, now) for loc in locations]
+    for loc, place in zip(locations, places, strict=True):
+        if loc.n_services and not place["hours"]["known"]:
+            place["hours"] = None  # its services' hours are listed below, with their words
     roles, roles_total = _roles_list(org.roles.filter(active=True))
     schemes = list(_visible_schemes(org.schemes.all(), pro)) + list(
         _visible_schemes(org.carried_schemes.all(), pro)
     )
+    # and the dispositifs at its places (a teleconsultation room, a site)
+    schemes += list(_visible_schemes(Scheme.objects.filter(location__in=locations), pro))
     name = clean_name(org.name)
     return render(
         request,
@@ -825,7 +856,7 @@ def location_page(request: HttpRequest, location_id: int) -> HttpResponse:
             organization_name=clean_name(location.organization.name)
             if location.organization
             else "",
-            services=_services_list(location.services.all(), pro),
+            services=_services_list(location.services.all(), pro, at=location),
             roles=roles,
             roles_more=max(0, roles_total - len(roles)),
             schemes=_scheme_links(schemes),
@@ -844,9 +875,17 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
     service = get_object_or_404(qs if pro else qs.filter(public=True), pk=service_id)
     now = timezone.now()
     weekly, exceptions = list(service.opening_hours.all()), list(service.exceptions.all())
+    schemes = list(_visible_schemes(service.organization.schemes.all(), pro))
+    schemes += list(_visible_schemes(service.organization.carried_schemes.all(), pro))
+    if service.location_id:
+        schemes += list(_visible_schemes(service.location.schemes.all(), pro))
     place = _place(service.location, pro, now)
+    if place and not place["hours"]["known"]:
+        place["hours"] = None  # the service's own hours are above; no "non renseignés" twice
     org = service.organization
     commune = service.location.commune if service.location else org.commune
+    # No number of its own: the structure's switchboard (FINESS), said to be that.
+    switchboard = "" if service.phone else phone_text(org.phone)
     lat = service.location.latitude if service.location else org.latitude
     lon = service.location.longitude if service.location else org.longitude
     return render(
@@ -860,13 +899,17 @@ def service_page(request: HttpRequest, service_id: int) -> HttpResponse:
             organization_name=clean_name(org.name),
             phone=phone_text(service.phone),
             phone_raw=re.sub(r"[^\d+]", "", service.phone or ""),
+            switchboard=switchboard,
+            switchboard_raw=re.sub(r"[^\d+]", "", org.phone or "") if switchboard else "",
+            switchboard_source="FINESS" if org.finess_et else "",
             hours=_hours_block(weekly, exceptions, now, hours_mod.local(now).date()),
+            address="" if place else _service_address(service),
             place=place,
-            schemes=_scheme_links(_visible_schemes(org.schemes.all(), pro)),
+            schemes=_scheme_links(schemes),
             pro_fields=_pro_fields(service, pro),
             verified=verified_text(service.verified_on),
             synthetic=service.synthetic,
-            map_data=_map_data(lat, lon, service.name, commune),
+            map_data=_map_data(lat, lon, f"{service.name} — {clean_name(org.name)}", commune),
         ),
     )
 
@@ -957,6 +1000,18 @@ def _get_scheme(request: HttpRequest, slug: str) -> Scheme:
     return get_object_or_404(qs, slug=slug)
 
 
+def _carrier_phone(scheme: Scheme) -> dict[str, str]:
+    """The FINESS switchboard of the carrying établissement, for a scheme without a number of
+    its own (a hospital's dispositif page then gives a number to call, said to be that)."""
+    org = scheme.organization
+    if scheme.phone or org is None or not org.finess_et or not org.phone:
+        return {"carrier_phone": "", "carrier_phone_raw": ""}
+    return {
+        "carrier_phone": phone_text(org.phone),
+        "carrier_phone_raw": re.sub(r"[^\d+]", "", org.phone),
+    }
+
+
 def scheme_page(request: HttpRequest, slug: str) -> HttpResponse:
     """A dispositif: what it is, its perimeter on the map, its members and its contacts."""
     scheme = _get_scheme(request, slug)
@@ -994,6 +1049,16 @@ def scheme_page(request: HttpRequest, slug: str) -> HttpResponse:
             map_data={"point": point, "label": scheme.name} if point else None,
             carrier=scheme.organization,
             carrier_name=clean_name(scheme.organization.name) if scheme.organization else "",
+            **_carrier_phone(scheme),
+            # what one can use there: the services at its place, else its carrier's
+            services=_services_list(
+                HealthcareService.objects.filter(location=scheme.location)
+                if scheme.location_id
+                else HealthcareService.objects.filter(organization=scheme.organization_id)
+                if scheme.organization_id
+                else HealthcareService.objects.none(),
+                pro,
+            ),
             organizations=[
                 {
                     "url": reverse("directory:organization", args=[o.pk]),

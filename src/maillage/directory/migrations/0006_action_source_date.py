@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0004_organization_source_values'),
+        ('directory', '0005_service_slug_source_hours'),
     ]
 
     operations = [
