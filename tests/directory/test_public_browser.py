@@ -129,3 +129,26 @@ def test_la_noue_teleconsultation_room_is_found_with_its_address(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(tmp_path / f"la-noue-{width}.png"), full_page=True)
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_dispositifs_page_is_a_map_with_perimeters_points_and_town_names(
+    served, browser, tmp_path, width, height
+):
+    """The three CLS of Haute-Marne on one map, with a legend, the communes and town names as
+    background (no tiles configured), at desktop and phone widths."""
+    page, errors = _page(browser, width, height)
+    page.goto(served + "/annuaire/dispositifs/?type=cls")
+    page.wait_for_selector("#schemes-map[data-ready][data-base]", timeout=READY)
+    assert int(page.locator("#schemes-map").get_attribute("data-perimeters")) == 3
+    assert page.locator("#schemes-map path.leaflet-interactive").count() >= 3
+    labels = page.locator(".town-label").all_inner_texts()
+    assert "Chaumont" in labels and "Langres" in labels
+    assert "Contrat local de santé" in page.locator("#schemes-legend").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(tmp_path / f"dispositifs-{width}.png"), full_page=True)
+    page.goto(served + "/annuaire/dispositifs/")
+    page.wait_for_selector("#schemes-map[data-ready]", timeout=READY)
+    assert int(page.locator("#schemes-map").get_attribute("data-points")) > 10
+    assert errors == []

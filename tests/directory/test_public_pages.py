@@ -534,3 +534,35 @@ def test_a_seed_document_shows_its_own_date_not_the_import_date(client, demo_db)
     assert 'data-testid="document-date">24 novembre 2021<' in html
     html = _html(client.get("/annuaire/actions/cpts-sddb-bottin/"))
     assert 'data-testid="document-date">novembre 2019<' in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"type": "cls"}, {"type": "msp"}, {"commune": "Joinville"}, {"q": "santé mentale"},
+     {"statut": "planned"}, {"type": "cpts", "commune": "52448"}],
+)  # fmt: skip
+def test_the_dispositifs_map_shows_exactly_the_listed_dispositifs(client, demo_db, query):
+    page = client.get("/annuaire/dispositifs/", query)
+    listed = set(re.findall(r'href="/annuaire/dispositif/([^/"]+)/"', page.content.decode()))
+    data = json.loads(client.get("/annuaire/dispositifs/carte.json", query).content)
+    mapped = {f["properties"]["slug"] for f in data["perimeters"]["features"]}
+    mapped |= {p["slug"] for p in data["points"]}
+    assert data["count"] == len(listed)
+    assert mapped <= listed
+    with_place = {p["slug"] for p in data["points"]} | {
+        f["properties"]["slug"] for f in data["perimeters"]["features"]
+    }
+    assert (
+        len(with_place) >= len(listed) * 0.8
+    )  # almost every dispositif has a place or a perimeter
+
+
+def test_the_cls_perimeters_and_town_names_reach_the_map(client, demo_db):
+    data = json.loads(client.get("/annuaire/dispositifs/carte.json", {"type": "cls"}).content)
+    assert len(data["perimeters"]["features"]) == 3
+    assert all(
+        f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in data["perimeters"]["features"]
+    )
+    assert "52" in data["departements"]
+    names = {t["name"] for t in data["towns"]}
+    assert {"Chaumont", "Langres", "Saint-Dizier"} <= names

@@ -18,6 +18,7 @@ public_urls = (
         path("service/<int:service_id>/", public.service_page, name="service"),
         path("signaler/<str:target_type>/<int:pk>/", public.report_page, name="report"),
         path("dispositifs/", public.scheme_list, name="schemes"),
+        path("dispositifs/carte.json", public.schemes_map, name="schemes_map"),
         path("dispositif/<slug:slug>/", public.scheme_page, name="scheme"),
         path(
             "dispositif/<slug:slug>/perimetre.geojson",

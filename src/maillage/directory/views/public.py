@@ -924,19 +924,20 @@ def _kind_order(kind: str) -> int:
         return len(SCHEME_KIND_ORDER)
 
 
-def scheme_list(request: HttpRequest) -> HttpResponse:
-    """The cartography of dispositifs, grouped by kind, with kind / status / commune / text
-    filters."""
+def _schemes_filtered(request: HttpRequest, pro: bool) -> tuple[list[Scheme], dict[str, Any]]:
+    """The dispositifs the list and its map show for the query string: one parser, one result
+    set. Returns them with the filters as read (and whether the commune was unknown)."""
     from maillage.directory.search.service import normalise
 
-    pro = can(request.user, "view_pro")
     kind = request.GET.get("type", "")
     kind = kind if kind in SchemeKind.values else ""
     status = request.GET.get("statut", "")
     status = status if status in Scheme.Status.values else ""
     q = request.GET.get("q", "").strip()[:200]
     where = request.GET.get("commune", "").strip()[:120]
-    qs = _visible_schemes(Scheme.objects.all(), pro).select_related("commune", "perimeter")
+    qs = _visible_schemes(Scheme.objects.all(), pro).select_related(
+        "commune", "perimeter", "location"
+    )
     qs = qs.annotate(n_orgs=Count("member_organizations", distinct=True)).annotate(
         n_people=Count("member_practitioners", distinct=True)
     )
@@ -959,6 +960,17 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
                 for w in words
             )
         ]  # fmt: skip
+    filters = {"type": kind, "statut": status, "q": q, "commune": where,
+               "unknown_commune": bool(where and not commune_code)}  # fmt: skip
+    return schemes, filters
+
+
+def scheme_list(request: HttpRequest) -> HttpResponse:
+    """The cartography of dispositifs, grouped by kind, with kind / status / commune / text
+    filters, and their map (:func:`schemes_map`, same filters)."""
+    pro = can(request.user, "view_pro")
+    schemes, f = _schemes_filtered(request, pro)
+    kind, status, q, where = f["type"], f["statut"], f["q"], f["commune"]
     groups: dict[str, list[Scheme]] = defaultdict(list)
     for s in schemes:
         groups[s.kind].append(s)
@@ -986,10 +998,78 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
             kinds=[(k.value, k.label) for k in SCHEME_KIND_ORDER],
             statuses=Scheme.Status.choices,
             f={"type": kind, "statut": status, "q": q, "commune": where},
-            unknown_commune=bool(where and not commune_code),
+            unknown_commune=f["unknown_commune"],
+            map_url=reverse("directory:schemes_map")
+            + ("?" + request.GET.urlencode() if request.GET else ""),
             any_synthetic=any(s.synthetic for s in schemes),
             filtered=bool(kind or status or q or where),
         ),
+    )
+
+
+#: Population from which a town's name is written on the maps' background.
+TOWN_LABEL_POPULATION = 3000
+
+
+def _perimeter_outline(perimeter: Territory) -> dict[str, Any] | None:
+    """The union of a perimeter's communes, coarse enough for a map of many perimeters; kept
+    in the cache per perimeter and version (a département's union takes a moment)."""
+    from django.core.cache import cache
+
+    version = perimeter.updated_at.timestamp() if perimeter.updated_at else 0
+    key = f"perimeter-outline:{perimeter.pk}:{version}"
+    outline = cache.get(key)
+    if outline is None:
+        shapes = [g for g in perimeter.communes.values_list("geometry", flat=True) if g]
+        union = dissolve(shapes)
+        outline = _coarse(union) if union else {}
+        cache.set(key, outline, 24 * 3600)
+    return outline or None
+
+
+def schemes_map(request: HttpRequest) -> JsonResponse:
+    """``/annuaire/dispositifs/carte.json``: the dispositifs of the list (same filters) for its
+    map: perimeters as outlines by kind, places as points, and what the background needs (the
+    départements' communes and the names of the main towns), so the map reads without tiles."""
+    pro = can(request.user, "view_pro")
+    schemes, _f = _schemes_filtered(request, pro)
+    perimeters, points, communes = [], [], set()
+    for s in schemes:
+        base = {"slug": s.slug, "name": s.name, "kind": s.kind, "kind_label": s.get_kind_display(),
+                "status": s.status, "url": reverse("directory:scheme", args=[s.slug]),
+                "synthetic": s.synthetic}  # fmt: skip
+        if s.perimeter_id:
+            outline = _perimeter_outline(s.perimeter)
+            if outline:
+                properties = {**base, "perimeter": s.perimeter.name}
+                perimeters.append(
+                    {"type": "Feature", "geometry": outline, "properties": properties}
+                )
+                communes.update(s.perimeter.communes.values_list("code", flat=True)[:1])
+        where = s.location if s.location_id and s.location.latitude is not None else s.commune
+        if where is not None and where.latitude is not None:
+            points.append({**base, "lat": where.latitude, "lon": where.longitude})
+            communes.add(s.commune_id or getattr(where, "commune_id", "") or "")
+    departements = sorted({_departement_of(c) for c in communes if c})[:4]
+    towns = [
+        {"name": n, "lat": lat, "lon": lon, "population": p}
+        for n, lat, lon, p in Commune.objects.filter(
+            departement_id__in=departements, population__gte=TOWN_LABEL_POPULATION
+        )
+        .exclude(latitude__isnull=True)
+        .values_list("name", "latitude", "longitude", "population")
+    ]
+    return JsonResponse(
+        {
+            "count": len(schemes),
+            "perimeters": {"type": "FeatureCollection", "features": perimeters},
+            "points": points,
+            "departements": departements,
+            "base_url": reverse("directory:base_layer"),
+            "towns": towns,
+            "kinds": [{"kind": k.value, "label": k.label} for k in SCHEME_KIND_ORDER],
+        },
+        json_dumps_params={"ensure_ascii": False},
     )
 
 

@@ -157,7 +157,107 @@
       });
   }
 
+  // One colour per kind of dispositif, the same in the map, its legend and the layer switch.
+  var SCHEME_COLORS = {
+    msp: "#0b5394", centre_sante: "#1d4ed8", cpts: "#b91c1c", cls: "#047857", dac: "#7c3aed",
+    pcpe: "#c2410c", astreinte_ide: "#0f766e", teleconsultation: "#be185d",
+    consultation_avancee: "#a16207", hopital: "#334155", autre: "#52525b"
+  };
+
+  function townLabels(map, towns) {
+    // Names of the main towns, bigger towns first; smaller ones only when zoomed in.
+    var layer = L.layerGroup();
+    towns.forEach(function (t) {
+      var marker = L.circleMarker([t.lat, t.lon], { radius: 2, color: "#334155", weight: 1, interactive: false });
+      marker.bindTooltip(text(t.name), { permanent: true, direction: "right", className: "town-label", offset: [3, 0] });
+      marker.population = t.population;
+      layer.addLayer(marker);
+    });
+    function refresh() {
+      var zoom = map.getZoom();
+      var floor = zoom >= 10 ? 0 : zoom >= 9 ? 5000 : 12000;
+      layer.eachLayer(function (m) {
+        var show = m.population >= floor;
+        if (show && !map.hasLayer(m)) { map.addLayer(m); }
+        if (!show && map.hasLayer(m)) { map.removeLayer(m); }
+      });
+    }
+    map.on("zoomend", refresh);
+    refresh();
+    return layer;
+  }
+
+  function schemesMap(el) {
+    var map = baseMap(el, { zoomControl: true });
+    map.setView([48.1, 5.1], 8);
+    fetch(el.dataset.source, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var byKind = {};
+        function layerOf(kind) {
+          if (!byKind[kind]) { byKind[kind] = L.featureGroup().addTo(map); }
+          return byKind[kind];
+        }
+        data.perimeters.features.forEach(function (f) {
+          var p = f.properties;
+          var color = SCHEME_COLORS[p.kind] || "#333";
+          L.geoJSON(f, {
+            style: { color: color, weight: 2.2, fillColor: color, fillOpacity: 0.06,
+                     dashArray: p.status === "planned" ? "6 5" : null }
+          }).bindTooltip(text(p.name) + " — " + text(p.kind_label), { sticky: true })
+            .bindPopup('<strong><a href="' + text(p.url) + '">' + text(p.name) + "</a></strong><br>" +
+                       text(p.kind_label) + "<br>Périmètre : " + text(p.perimeter))
+            .addTo(layerOf(p.kind));
+        });
+        data.points.forEach(function (p) {
+          var color = SCHEME_COLORS[p.kind] || "#333";
+          L.circleMarker([p.lat, p.lon], { radius: 6, color: "#fff", weight: 1.5, fillColor: color, fillOpacity: 1 })
+            .bindTooltip(text(p.name))
+            .bindPopup('<strong><a href="' + text(p.url) + '">' + text(p.name) + "</a></strong><br>" + text(p.kind_label) +
+                       (p.status === "planned" ? " (en projet)" : "") +
+                       (p.synthetic ? ' <span class="tag-synth">démonstration</span>' : ""))
+            .addTo(layerOf(p.kind));
+        });
+        var overlays = {};
+        var legend = document.getElementById("schemes-legend");
+        data.kinds.forEach(function (k) {
+          if (!byKind[k.kind]) { return; }
+          var swatch = '<span class="swatch" style="background:' + (SCHEME_COLORS[k.kind] || "#333") + '"></span>';
+          overlays[swatch + text(k.label) + " (" + byKind[k.kind].getLayers().length + ")"] = byKind[k.kind];
+          if (legend) {
+            var item = document.createElement("span");
+            item.className = "legend-item";
+            item.innerHTML = swatch + text(k.label);
+            legend.appendChild(item);
+          }
+        });
+        L.control.layers(null, overlays, { collapsed: window.innerWidth < 600 }).addTo(map);
+        var bounds = L.latLngBounds([]);
+        Object.keys(byKind).forEach(function (k) { bounds.extend(byKind[k].getBounds()); });
+        if (bounds.isValid()) { map.fitBounds(bounds, { padding: [16, 16], maxZoom: 11, animate: false }); }
+        if (data.departements.length && !el.dataset.tiles) {
+          fetch(data.base_url + "?dep=" + data.departements.join(","), { credentials: "same-origin" })
+            .then(function (r) { return r.json(); })
+            .then(function (geo) {
+              communesLayer(geo, { color: "#c3cad3", weight: 0.5, fillColor: "#ffffff", fillOpacity: 0.9 })
+                .addTo(map).bringToBack();
+              el.dataset.base = String(geo.features.length);
+            });
+        }
+        townLabels(map, data.towns || []).addTo(map);
+        el.dataset.perimeters = String(data.perimeters.features.length);
+        el.dataset.points = String(data.points.length);
+        el.dataset.ready = String(data.count);
+      })
+      .catch(function (err) {
+        var note = document.getElementById("schemes-map-note");
+        if (note) { note.textContent = "La carte n'a pas pu être chargée."; }
+        window.console.error(err);
+      });
+  }
+
   document.querySelectorAll(".dir-map").forEach(function (el) {
+    if (el.dataset.mode === "schemes") { schemesMap(el); return; }
     if (el.dataset.mode === "search") { searchMap(el); }
     else if (el.dataset.mode === "entry") { entryMap(el); }
     else if (el.dataset.mode === "perimeter") { perimeterMap(el); }
