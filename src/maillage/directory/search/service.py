@@ -588,6 +588,8 @@ class SearchResult:
     #: Other communes the place (``near``) may have meant, "vouliez-vous dire" (a postal code
     #: shared by several communes, or also an INSEE code): (label, text resolving to it).
     place_alternatives: list[tuple[str, str]] = field(default_factory=list)
+    #: The radius searched around ``center`` (km): ``radius_km`` or the one of "près de X".
+    radius_km: float | None = None
 
 
 class QueryTooLarge(ValueError):
@@ -787,6 +789,7 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
     starts = {start: (end, kind) for start, end, kind in spans}
     i = 0
     seen: set[str] = set()
+    place_words = 0
     while i < len(raw):
         if i in starts:
             end, kind = starts[i]
@@ -799,10 +802,12 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
                     Word(phrase, [], list(concept.professions), names=(*concept.names, typed))
                 )
             elif phrase.isdigit():
+                place_words += 1
                 codes = _digits_communes(phrase, voc)
                 place += codes
                 words.append(replace(_word(phrase, state), names=()))
             else:
+                place_words += 1
                 codes = voc.commune_by_name[phrase]
                 place += codes
                 if end - i == 1:
@@ -818,6 +823,8 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
         if len(w) > 1 and w not in STOPWORDS and w not in seen:
             seen.add(w)
             words.append(_word(w, state))
+    if place_words == len(words):
+        place = []  # a place alone ("langres"): a Dr Langresson is not put after its people
     return _Parsed(words, _ordered(place, voc, state.home_communes), near)
 
 
@@ -976,6 +983,7 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
         near_label=near_label,
         words=searched,
         place_alternatives=alternatives,
+        radius_km=radius_km if center else None,
     )
 
 
