@@ -50,6 +50,7 @@ def _evaluation():
     """This tree's evaluation module, whatever tree ``maillage`` is imported from."""
     spec = importlib.util.spec_from_file_location("relevance_evaluation", EVALUATION)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -154,7 +155,7 @@ def child_sqlite(passes: int) -> dict:
         "CREATE VIRTUAL TABLE fts USING fts5(body, home UNINDEXED, "
         "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4')"
     )
-    db.executemany("INSERT INTO fts(rowid, body, home) VALUES (?, ?, ?)", [r[:3] for r in rows])
+    db.executemany("INSERT INTO fts(rowid, home, body) VALUES (?, ?, ?)", [r[:3] for r in rows])
     db.commit()
     build = {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
 

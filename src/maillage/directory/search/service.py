@@ -279,6 +279,7 @@ class _Places:
     commune_info: dict[str, tuple[str, int, float | None, float | None]]  # name, pop, lat, lon
     commune_by_name: dict[str, list[str]]  # normalised name -> codes, most populous first
     commune_by_postal: dict[str, list[str]]
+    postal_by_code: dict[str, list[str]] = field(default_factory=dict)  # INSEE -> postal codes
 
 
 @dataclass
@@ -425,13 +426,15 @@ def _load_places() -> _Places:
     info = {}
     by_name: dict[str, list[str]] = defaultdict(list)
     by_postal: dict[str, list[str]] = defaultdict(list)
+    postal_of: dict[str, list[str]] = {}
     pairs = []
     for code, name, population, postal_codes, lat, lon in Commune.objects.values_list(
         "code", "name", "population", "postal_codes", "latitude", "longitude"
     ):
         info[code] = (name, population or 0, lat, lon)
         by_name[normalise(name)].append(code)
-        for postal in _postal_codes(postal_codes):
+        postal_of[code] = sorted(_postal_codes(postal_codes))
+        for postal in postal_of[code]:
             by_postal[postal].append(code)
         for w in _commune_words(code, name, postal_codes):
             pairs.append((w, code))
@@ -444,6 +447,7 @@ def _load_places() -> _Places:
         commune_info=info,
         commune_by_name=dict(by_name),
         commune_by_postal=dict(by_postal),
+        postal_by_code=postal_of,
     )
 
 
@@ -521,8 +525,8 @@ def _place_choices(
     if candidates:
         for _end, _size, codes in named:
             both = [c for c in candidates if c in codes]
-            if both:
-                return both[0], [c for c in candidates if c != both[0]]
+            if both:  # the postal code and the name agree: no doubt left
+                return both[0], []
         return candidates[0], candidates[1:]
     if named:
         codes = _ordered(named[0][2], voc, home)
@@ -534,8 +538,8 @@ def _place_choices(
 def _place_alternative(code: str, voc: _Places) -> tuple[str, str]:
     """(label, text of "Où" that resolves to ``code``) for a "vouliez-vous dire" link."""
     name = voc.commune_info[code][0]
-    postal = [p for p, codes in voc.commune_by_postal.items() if code in codes]
-    label = f"{name} ({', '.join(sorted(postal)) or code})"
+    postal = voc.postal_by_code.get(code, [])
+    label = f"{name} ({', '.join(postal) or code})"
     return label, f"{name} {min(postal)}" if postal else name
 
 
@@ -762,6 +766,8 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
                 ):
                     near, raw = phrase, raw[:i]
                     break
+        if near is None:
+            near, raw = _address(raw, voc)
     synonyms = _synonyms()
     claimed = [False] * len(raw)
     spans: list[tuple[int, int, str]] = []  # (start, end, what)
@@ -777,7 +783,9 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
                 if kind == "synonym":
                     hit = size > 1 and _phrase_key(window) in synonyms
                 else:
-                    hit = phrase in voc.commune_by_name and (size > 1 or len(phrase) >= 3)
+                    hit = phrase in voc.commune_by_name and (
+                        size > 1 or len(phrase) >= 3 and phrase not in synonyms
+                    )  # a word of the synonym table is that ("sos"), not the commune Sos
                     hit = hit or (
                         size == 1 and phrase.isdigit() and bool(_digits_communes(phrase, voc))
                     )
@@ -826,6 +834,35 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
     if place_words == len(words):
         place = []  # a place alone ("langres"): a Dr Langresson is not put after its people
     return _Parsed(words, _ordered(place, voc, state.home_communes), near)
+
+
+#: The words of a street in an address ("12 rue de la Marne", "4 av. de la République").
+STREET_WORDS = frozenset(
+    "rue rues avenue av bd boulevard place pl chemin che route rte allee allees impasse imp quai "
+    "cours faubourg fg square esplanade sentier passage chaussee promenade".split()
+)
+
+
+def _address(raw: list[str], voc: _Places) -> tuple[str | None, list[str]]:
+    """An address at the end of the free text ("pharmacie 12 rue de la Marne 52000 Chaumont"):
+    the address (searched around its commune) and the words before it; else (None, raw). The
+    address must name its commune by postal code or name."""
+    for i, w in enumerate(raw):
+        number = w.isdigit() and len(w) <= 4
+        at = i + 1 if number else i
+        if number and at < len(raw) and raw[at] in ("bis", "ter"):
+            at += 1
+        if at < len(raw) and raw[at] in STREET_WORDS:
+            rest = raw[at + 1 :]
+            named = any(
+                " ".join(rest[a:b]) in voc.commune_by_name
+                for a in range(len(rest))
+                for b in range(a + 1, min(len(rest), a + _LONGEST_PHRASE) + 1)
+            )
+            postal = any(len(x) == 5 and x in voc.commune_by_postal for x in rest)
+            if named or postal:
+                return " ".join(raw[i:]), raw[:i]
+    return None, raw
 
 
 def _digits_communes(digits: str, voc: _Places) -> list[str]:
