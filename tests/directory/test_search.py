@@ -27,12 +27,14 @@ from maillage.directory.models import (
 )
 from maillage.directory.search.service import (
     SearchQuery,
+    fold,
     normalise,
     prefix_upper_bound,
     reindex_all,
     reindex_objects,
     resolve_place,
     search,
+    stem,
     tokens,
 )
 from maillage.territory.models import Commune
@@ -105,6 +107,15 @@ def test_normalise_drops_case_accents_and_punctuation():
     )
     assert normalise("Cœur d'Œuvre") == "coeur d oeuvre"
     assert tokens("Le Dr. Généraliste de Chaumont") == ["generaliste", "chaumont"]
+
+
+def test_plural_and_feminine_folding():
+    assert [fold(w) for w in ("pharmacies", "hopitaux", "bureaux", "urgences", "psy", "ss")] == [
+        "pharmacie", "hopital", "bureau", "urgence", "psy", "ss",
+    ]  # fmt: skip
+    assert stem("infirmieres") == "infirmier" and stem("psychiatre") == "psychiatr"
+    assert stem("dieteticienne") == "dieteticien" and stem("kines") == "kine"
+    assert stem("52200") == "52200"
 
 
 def test_prefix_upper_bound_stays_in_the_alphabet():

@@ -183,10 +183,9 @@ def _synonyms() -> dict[str, _Concept]:
     import yaml
 
     merged: dict[str, tuple[set, set]] = {}
-    try:
-        entries = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or []
-    except FileNotFoundError:
-        return {}
+    entries = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{SYNONYMS_FILE.name} : une liste d'entrées (words, professions, names)")
     for number, entry in enumerate(entries, 1):
         conditions = set()
         for key in entry.get("professions", []):
