@@ -395,10 +395,10 @@ def test_an_ambiguous_postal_code_offers_the_other_communes(demo_db):
     result = run(text="pharmacie", near="52200")
     assert result.near_label == "Langres"
     labels = [label for label, _text in result.place_alternatives]
-    assert labels[0] == "Flagey (52250)"  # the commune whose INSEE code it also is
+    assert labels[0] == "Flagey (code INSEE 52200)"  # the commune whose INSEE code it is
     assert len(labels) == 5 and all("52200" in label for label in labels[1:])
-    for _label, text in result.place_alternatives:  # each link resolves to what it says
-        assert resolve_place(text).name in _label
+    for label, text in result.place_alternatives:  # each link resolves to what it says
+        assert label.startswith(resolve_place(text).name + " (")
     assert run(text="pharmacie", near="Langres").place_alternatives == []
 
 

@@ -534,11 +534,14 @@ def _place_choices(
     return code, []
 
 
-def _place_alternative(code: str, voc: _Places) -> tuple[str, str]:
+def _place_alternative(code: str, voc: _Places, typed: str = "") -> tuple[str, str]:
     """(label, text of "Où" that resolves to ``code``) for a "vouliez-vous dire" link."""
     name = voc.commune_info[code][0]
     postal = voc.postal_by_code.get(code, [])
-    label = f"{name} ({', '.join(postal) or code})"
+    if code == typed.strip().upper():
+        label = f"{name} (code INSEE {code})"
+    else:
+        label = f"{name} ({', '.join(postal) or code})"
     return label, f"{name} {min(postal)}" if postal else name
 
 
@@ -944,7 +947,9 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
             return SearchResult(0, query.page, 0, [], place_not_found=True)
         center, near_label = (latitude, longitude), name
         alternatives = (
-            [_place_alternative(c, state.places) for c in others[:5]] if query.near else []
+            [_place_alternative(c, state.places, near_text) for c in others[:5]]
+            if query.near
+            else []
         )
 
     # Words, corrected when they match nothing.
