@@ -9,7 +9,7 @@ France, synthetic practitioners of Haute-Marne):
   then runs every labelled query through the search page's parser (``q`` and "Où"), once
   ("first pass": caches cold) and ``--passes`` more times (median pass); trees alternate, run
   after run (``--runs``);
-* SQLite FTS5: a table of the same entries (title, their words, commune name and postal codes),
+* SQLite FTS5: a table of the same entries (full text, indexed words, commune name, postal codes),
   ``unicode61 remove_diacritics 2`` with prefix indexes; every word a prefix (``"mot"*``),
   AND, else OR when AND finds nothing; ordered by the platform's territory (Haute-Marne)
   first, then ``bm25``;
