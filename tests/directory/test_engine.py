@@ -202,10 +202,16 @@ def test_pages_follow_distance_title_and_population():
     top = engine.page(selection, [], None, 0, 10, titles_of(f))
     weights = f.set_index("id").loc[top, "weight"].tolist()
     assert weights == sorted(f["weight"], reverse=True)[:10]
-    # The platform's territory first: its entries lead, by population.
+    # The platform's territory first: its entries lead, by population, with its dispositifs
+    # that have no commune (a DAC, a PTA: they are the platform's own).
     top = engine.page(selection, [], None, 0, 10, titles_of(f), home=["52269"])
-    langres = f[f["commune_id"] == "52269"].sort_values(["weight", "id"], ascending=[False, True])
-    assert top == langres["id"].tolist()[:10]
+    own = (f["commune_id"] == "52269") | ((f["kind"] == "scheme") & f["commune_id"].isna())
+    home = f[own].sort_values(["weight", "id"], ascending=[False, True])
+    assert top == home["id"].tolist()[:10]
+    # A commune named whole in the query comes before the territory.
+    top = engine.page(selection, [], None, 0, 10, titles_of(f), home=["52269"], place=["52121"])
+    chaumont = f[f["commune_id"] == "52121"].sort_values(["weight", "id"], ascending=[False, True])
+    assert top == chaumont["id"].tolist()[:10]
     # Few candidates: titles starting with the query come first.
     selection = engine.select(Criteria(words=[Word("marty")], public_only=False))
     page = engine.page(selection, ["marty"], None, 0, 1000, titles_of(f))

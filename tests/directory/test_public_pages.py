@@ -210,9 +210,13 @@ def test_typo_search_finds_chaumont_gps_and_says_what_it_searched(client, demo_d
     assert typo.context["result"].corrected_text == "generaliste chaumont"
     assert "Résultats pour « <strong>generaliste chaumont</strong> »" in _html(typo)
     assert typo.context["result"].total == result.total
-    # Words of everyday phrasing ("près de") are not required to match.
+    # "près de Chaumont" searches around Chaumont (15 km): its GPs, then their neighbours'.
     near = client.get("/annuaire/", {"q": "généraliste près de Chaumont"})
-    assert near.context["result"].total == typo.context["result"].total
+    assert near.context["result"].near_label == "Chaumont"
+    assert near.context["result"].total > typo.context["result"].total
+    assert "à moins de 15 km de Chaumont" in _html(near)
+    first = near.context["rows"][: typo.context["result"].total]
+    assert all(r["entry"].commune_id == CHAUMONT for r in first[:5])
     rows = response.context["rows"]
     assert rows and all(r["entry"].commune_id == CHAUMONT for r in rows)
     assert all(r["entry"].profession_code == "10" for r in rows)

@@ -27,12 +27,14 @@ from maillage.directory.models import (
 )
 from maillage.directory.search.service import (
     SearchQuery,
+    fold,
     normalise,
     prefix_upper_bound,
     reindex_all,
     reindex_objects,
     resolve_place,
     search,
+    stem,
     tokens,
 )
 from maillage.territory.models import Commune
@@ -105,6 +107,15 @@ def test_normalise_drops_case_accents_and_punctuation():
     )
     assert normalise("Cœur d'Œuvre") == "coeur d oeuvre"
     assert tokens("Le Dr. Généraliste de Chaumont") == ["generaliste", "chaumont"]
+
+
+def test_plural_and_feminine_folding():
+    assert [fold(w) for w in ("pharmacies", "hopitaux", "bureaux", "urgences", "psy", "ss")] == [
+        "pharmacie", "hopital", "bureau", "urgence", "psy", "ss",
+    ]  # fmt: skip
+    assert stem("infirmieres") == "infirmier" and stem("psychiatre") == "psychiatr"
+    assert stem("dieteticienne") == "dieteticien" and stem("kines") == "kine"
+    assert stem("52200") == "52200"
 
 
 def test_prefix_upper_bound_stays_in_the_alphabet():
@@ -364,16 +375,53 @@ def test_private_schemes_and_services_need_include_private(demo_db):
         ("Langres", LANGRES),
         ("langres", LANGRES),
         ("12 rue Diderot 52200 Langres", LANGRES),
-        ("52200", "52200"),  # an INSEE code first (Flagey), not the postal code of Langres
+        ("52200", LANGRES),  # a postal code first (Langres), not Flagey's INSEE code
         ("52000", CHAUMONT),  # a postal code only: its most populous commune
         ("Saint-Dizier", "52448"),
+        ("st dizier", "52448"),
         ("3 place de l'Hôtel de Ville, Saint Dizier", "52448"),
         ("Chaumond", CHAUMONT),
+        ("12 rue de la Marne, Chaumont", CHAUMONT),  # the town, not the commune "La Marne"
+        ("12 rue de la Marne 52000 Chaumont", CHAUMONT),
+        ("Flagey 52250", "52200"),  # what "vouliez-vous dire" links to
     ],
 )
 def test_resolve_place_codes_names_and_addresses(demo_db, text, code):
     place = resolve_place(text)
     assert place is not None and place.code == code
+
+
+def test_an_ambiguous_postal_code_offers_the_other_communes(demo_db):
+    result = run(text="pharmacie", near="52200")
+    assert result.near_label == "Langres"
+    labels = [label for label, _text in result.place_alternatives]
+    assert labels[0] == "Flagey (code INSEE 52200)"  # the commune whose INSEE code it is
+    assert len(labels) == 5 and all("52200" in label for label in labels[1:])
+    for label, text in result.place_alternatives:  # each link resolves to what it says
+        assert label.startswith(resolve_place(text).name + " (")
+    assert run(text="pharmacie", near="Langres").place_alternatives == []
+
+
+@pytest.mark.parametrize(
+    "text, near, first_commune",
+    [
+        ("pharmacie chaumont", None, CHAUMONT),  # not the Buttes-Chaumont of Paris
+        ("pharmacies", None, None),  # plural, the territory first
+        ("pharmacies autour de Chaumont", "Chaumont", CHAUMONT),
+        ("pharmacie près de Langres", "Langres", LANGRES),
+        ("urgences chaumont", None, CHAUMONT),
+        ("prise de sang st dizier", None, "52448"),
+        ("pharmacie 12 rue de la Marne 52000 Chaumont", "Chaumont", CHAUMONT),  # an address
+    ],
+)
+def test_everyday_phrasing(demo_db, text, near, first_commune):
+    result = run(text=text)
+    assert result.total and result.near_label == near
+    first = result.items[0]
+    if first_commune:
+        assert first.commune_id == first_commune
+    else:
+        assert first.commune_id.startswith("52")
 
 
 def test_unknown_place_gives_an_empty_flagged_result(demo_db):

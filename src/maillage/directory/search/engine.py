@@ -217,13 +217,23 @@ class Groups:
 
 @dataclass
 class Word:
-    """One query word and what it may match: a name-word prefix, communes (INSEE codes whose
-    name words, postal codes or code it prefixes), professions ((profession, specialties) pairs,
-    specialties None for all)."""
+    """One query word and what it may match: name words, communes (INSEE codes whose name
+    words, postal codes or code it prefixes), professions ((profession, specialties) pairs,
+    specialties None for all).
+
+    ``names`` are the name-word alternatives, any of which matches (OR); each is a tuple of
+    prefixes that must all start a name word of the entry (AND: "maison de santé" is
+    ("maison", "sante")). Empty means ``((prefix,),)``: the word as typed. The service fills it
+    with the word's singular ("pharmacies" → "pharmaci") and its synonyms ("prise de sang" →
+    "laboratoire"...)."""
 
     prefix: str
     communes: list[str] = field(default_factory=list)
     professions: list[tuple[str, frozenset[str] | None]] = field(default_factory=list)
+    names: tuple[tuple[str, ...], ...] = ()
+
+    def alternatives(self) -> tuple[tuple[str, ...], ...]:
+        return self.names or ((self.prefix,),)
 
 
 @dataclass
@@ -405,6 +415,24 @@ class Engine:
             return base
         return np.concatenate([base, self.extra.positions(prefix)])
 
+    def names_count(self, w: Word) -> int:
+        """How many entries the name alternatives of ``w`` may match (an upper bound)."""
+        return sum(min(self.name_count(p) for p in alt) for alt in w.alternatives())
+
+    def names_positions(self, w: Word) -> np.ndarray:
+        """The positions whose name words match an alternative of ``w`` (maybe repeated)."""
+        parts = []
+        for alt in w.alternatives():
+            first = self.name_positions(alt[0])
+            for p in alt[1:]:
+                if not len(first):
+                    break
+                hit = np.zeros(self.n, dtype=bool)
+                hit[self.name_positions(p)] = True
+                first = first[hit[first]]
+            parts.append(first)
+        return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+
     def _commune_keys(self, communes: Iterable[str]) -> np.ndarray:
         index = self.codes["commune"].index
         return np.array(sorted({index[c] for c in communes if c in index}), dtype=np.int32)
@@ -431,7 +459,7 @@ class Engine:
     def word_count(self, w: Word) -> int:
         """How many entries ``w`` may match (an upper bound: the sides may overlap)."""
         return (
-            self.name_count(w.prefix)
+            self.names_count(w)
             + (self.commune_count(w.communes) if w.communes else 0)
             + (self.profession_count(w.professions) if w.professions else 0)
         )
@@ -446,7 +474,7 @@ class Engine:
     # -- searching -------------------------------------------------------------------------------
 
     def _word_positions(self, w: Word) -> np.ndarray:
-        parts = [self.name_positions(w.prefix)]
+        parts = [self.names_positions(w)]
         if w.communes:
             parts.append(self.by_commune.positions(self._commune_keys(w.communes), self.commune))
         if w.professions:
@@ -456,7 +484,7 @@ class Engine:
     def _word_matches(self, w: Word, at: np.ndarray) -> np.ndarray:
         """Which of the positions ``at`` match ``w``."""
         found = np.zeros(len(at), dtype=bool)
-        names = self.name_positions(w.prefix)
+        names = self.names_positions(w)
         if len(names):
             hit = np.zeros(self.n, dtype=bool)
             hit[names] = True
@@ -554,40 +582,56 @@ class Engine:
     def page(
         self,
         selection: Selection,
-        words: Sequence[str],
+        words: Sequence[str | Word],
         center: tuple[float, float] | None,
         offset: int,
         size: int,
         titles: Callable[[list[int]], dict[int, str]],
         home: Iterable[str] = (),
+        place: Iterable[str] = (),
     ) -> list[int]:
         """The entry ids of one page of ``selection``, best first.
 
-        Near a place: by distance. Otherwise titles matching the query come first (the whole
-        query starting the title, then every word starting a title word, then the first word),
-        then entries of bigger communes (Chaumont, Haute-Marne, before Chaumont-le-Bois), then
-        alphabetically. Entries of the ``home`` communes (the platform's territory) come before
-        the others at equal title match. Beyond :data:`RANK_LIMIT` candidates titles are not
-        compared: by distance, else home first, then commune population, then id. ``titles``
+        Entries of the ``place`` communes (a commune named in the query as a whole, "pharmacie
+        chaumont": Chaumont, not the Buttes-Chaumont of Paris) come first, then those of the
+        ``home`` communes (the platform's territory, and its dispositifs without a commune).
+        Then entries matching more of the query's words in their title, their profession or
+        their commune (the whole query starting the title first, then a title starting with the
+        first word); near a place, the nearest of those first; then entries of bigger communes
+        (Chaumont, Haute-Marne, before Chaumont-le-Bois), then alphabetically. Beyond
+        :data:`RANK_LIMIT` candidates titles are not compared: place first, then by distance,
+        else home first, then commune population, then id. ``titles``
         gives the normalised titles of entry ids (they are not held in memory)."""
         at, distances = selection.positions, selection.distances
+        words = [w if isinstance(w, Word) else Word(w) for w in words]
         want = offset + size
         table = np.zeros(len(self.codes["commune"].values), dtype=bool)
         table[self._commune_keys(home)] = True
-        at_home = table[self.commune[at]]
+        if table.any():  # the platform's own dispositifs without a commune (a DAC, a PTA)
+            table[self.codes["commune"].index.get("", 0)] = True
+        at_home = table[self.commune[at]] & (
+            (self.commune[at] != self.codes["commune"].index.get("", -1))
+            | (self.kind[at] == KINDS.index("scheme"))
+        )
+        table = np.zeros(len(self.codes["commune"].values), dtype=bool)
+        table[self._commune_keys(place)] = True
+        at_place = table[self.commune[at]]
         if len(at) <= RANK_LIMIT:
             if center is not None and distances is None:
                 distances = haversine_km(*center, self.lat[at], self.lon[at])
             titled = titles([int(i) for i in self.ids[at]])
-            key = self._title_key(at, distances, words, titled, at_home)
+            key = self._title_key(at, distances, words, titled, at_home, at_place)
             chosen = sorted(range(len(at)), key=key)
             return [int(self.ids[at[i]]) for i in chosen[offset:want]]
         if center is not None:
             if distances is None:
                 at, distances = self._nearest(at, center, want)
-            key = np.nan_to_num(distances, nan=np.inf)
-        else:  # home first: its entries' populations are shifted above any commune's
-            key = -self.weight[at].astype(np.float64) - at_home * 1e9
+                table_place = np.zeros(len(self.codes["commune"].values), dtype=bool)
+                table_place[self._commune_keys(place)] = True
+                at_place = table_place[self.commune[at]]
+            key = np.nan_to_num(distances, nan=np.inf) - at_place * 1e9
+        else:  # place, then home first: populations are shifted above any commune's
+            key = -self.weight[at].astype(np.float64) - at_home * 1e9 - at_place * 2e9
         if want < len(at):
             top = np.argpartition(key, want - 1)[:want]
         else:
@@ -614,30 +658,52 @@ class Engine:
         self,
         at: np.ndarray,
         distances: np.ndarray | None,
-        words: Sequence[str],
+        words: Sequence[Word],
         titles: dict[int, str],
         at_home: np.ndarray,
+        at_place: np.ndarray,
     ):
-        phrase = " ".join(words)
+        phrase = " ".join(w.prefix for w in words)
+        # Words matched by profession or commune (vectorised), the rest by title (below).
+        seen = []
+        for w in words:
+            hit = np.zeros(len(at), dtype=bool)
+            if w.professions:
+                hit |= isin(self.pair[at], self._pair_keys(w.professions))
+            if w.communes:
+                table = np.zeros(len(self.codes["commune"].values), dtype=bool)
+                table[self._commune_keys(w.communes)] = True
+                hit |= table[self.commune[at]]
+            seen.append(hit)
+        alternatives = [w.alternatives() for w in words]
 
-        def text_rank(title: str) -> int:
-            if not words or title.startswith(phrase):
-                return 0
-            title_words = title.split()
-            if all(any(t.startswith(w) for t in title_words) for w in words):
-                return 1
-            if any(t.startswith(words[0]) for t in title_words):
-                return 2
-            return 3
+        def in_title(alts: tuple[tuple[str, ...], ...], title_words: list[str]) -> bool:
+            return any(all(any(t.startswith(p) for t in title_words) for p in a) for a in alts)
+
+        def starts(alts: tuple[tuple[str, ...], ...], title_words: list[str]) -> bool:
+            return any(
+                title_words[0].startswith(a[0]) and in_title((a,), title_words) for a in alts
+            )
 
         def key(i: int):
             p = at[i]
             entry = int(self.ids[p])
             title = titles.get(entry) or ""
-            rank = (text_rank(title), not at_home[i], -int(self.weight[p]), title, entry)
+            title_words = title.split()
+            matched = [
+                bool(seen[j][i]) or in_title(alternatives[j], title_words)
+                for j in range(len(words))
+            ]
+            strength = (
+                -sum(matched),
+                not (words and title.startswith(phrase)),
+                not (title_words and starts(alternatives[0], title_words)),
+            ) if words else ()  # fmt: skip
+            tail = (-int(self.weight[p]), title, entry)
             if distances is None:
-                return rank
+                return (not at_place[i], not at_home[i], *strength, *tail)
             d = float(distances[i])
-            return (round(d, 3) if not math.isnan(d) else math.inf, *rank)
+            return (not at_place[i], *strength, round(d, 3) if not math.isnan(d) else math.inf,
+                    *tail)  # fmt: skip
 
         return key

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -136,27 +137,76 @@ def tokens(text: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # Profession words
 
-#: Everyday words and abbreviations people type, beyond the words of the official labels.
-_SYNONYMS: dict[str, list[str]] = {
-    "medecin_generaliste": ["generaliste", "generalistes", "mg", "medecin traitant", "traitant"],
-    "infirmier": ["infirmiere", "infirmieres", "infirmiers", "ide", "idel", "soins infirmiers"],
-    "masseur_kinesitherapeute": ["kine", "kines", "kinesitherapeute", "kinesitherapie", "masseur"],
-    "chirurgien_dentiste": ["dentiste", "dentistes", "dentaire", "orthodontiste"],
-    "pediatre": ["pediatre", "pediatres", "pediatrie"],
-    "sage_femme": ["sage femme", "sages femmes", "sagefemme", "maieuticien"],
-    "orthophoniste": ["orthophonie"],
-    "pedicure_podologue": ["podologue", "pedicure", "podologie"],
-    "dieteticien": ["dieteticienne", "dietetique", "nutritionniste"],
-    "psychomotricien": ["psychomotricienne", "psychomotricite"],
-    "orthoptiste": ["orthoptie"],
-    "gynecologue": ["gyneco", "gynecologie", "gynecologue"],
-    "ophtalmologue": ["ophtalmo", "ophtalmologiste", "ophtalmologie", "oculiste"],
-    "pneumologue": ["pneumo", "pneumologie"],
-    "dermatologue": ["dermato", "dermatologie"],
-    "cardiologue": ["cardio", "cardiologie"],
-    "psychiatre": ["psy", "psychiatrie", "pedopsychiatre"],
-    "pharmacien": ["pharmacie", "pharmacienne", "officine"],
-}
+#: What people type and what it stands for (professions, services): data, read at query time.
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
+
+
+def fold(word: str) -> str:
+    """The singular of a normalised French word, roughly: "pharmacies" → "pharmacie",
+    "hopitaux" → "hopital", "bureaux" → "bureau". Words of fewer than 4 letters are kept."""
+    if len(word) < 4 or word.isdigit():
+        return word
+    if word.endswith("aux") and not word.endswith("eaux"):
+        return word[:-3] + "al"
+    if word[-1] in "sx" and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def stem(word: str) -> str:
+    """A prefix matching the singular and plural, masculine and feminine forms of ``word``:
+    "infirmieres" → "infirmier", "psychiatre" → "psychiatr", "dieteticienne" → "dieteticien"."""
+    word = fold(word)
+    if len(word) >= 6:
+        for suffix, replacement in (("ienne", "ien"), ("euse", "eu"), ("e", "")):
+            if word.endswith(suffix):
+                return word[: -len(suffix)] + replacement
+    return word
+
+
+@dataclass(frozen=True)
+class _Concept:
+    """One entry of the synonym table: what its words stand for."""
+
+    professions: tuple[tuple[str, frozenset[str] | None], ...]
+    names: tuple[tuple[str, ...], ...]
+
+
+def _phrase_key(words: Iterable[str]) -> str:
+    return " ".join(fold(w) for w in words)
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, _Concept]:
+    """The synonym table (:data:`SYNONYMS_FILE`): folded phrase → concept. A phrase in two
+    entries stands for both."""
+    import yaml
+
+    merged: dict[str, tuple[set, set]] = {}
+    entries = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{SYNONYMS_FILE.name} : une liste d'entrées (words, professions, names)")
+    for number, entry in enumerate(entries, 1):
+        conditions = set()
+        for key in entry.get("professions", []):
+            key = str(key)
+            if key in SPECIALTIES:
+                conditions.add((_specialty_profession(key), frozenset({key})))
+            else:
+                try:
+                    conditions.update(_profession_conditions(key))
+                except ValueError as exc:
+                    raise ValueError(f"{SYNONYMS_FILE.name}, entrée {number} : {exc}") from None
+        names = {tuple(w for w in _words(n)) for n in entry.get("names", [])} - {()}
+        for phrase in entry.get("words", []):
+            key = _phrase_key(normalise(str(phrase)).split())
+            professions, alternatives = merged.setdefault(key, (set(), set()))
+            professions |= conditions
+            alternatives |= names
+    return {
+        key: _Concept(tuple(sorted(p, key=repr)), tuple(sorted(n)))
+        for key, (p, n) in merged.items()
+    }
 
 
 def _profession_conditions(key_or_code: str) -> list[tuple[str, frozenset[str] | None]]:
@@ -194,8 +244,10 @@ def _profession_words() -> tuple[list[str], list[frozenset[tuple[str, frozenset[
         condition = (profession, specialties)
         add(label, condition)
         add(key.replace("_", " "), condition)
-        for synonym in _SYNONYMS.get(key, []):
-            add(synonym, condition)
+    for phrase, concept in _synonyms().items():  # "kine", "ophtalmo"... found by their prefix
+        if " " not in phrase:
+            for condition in concept.professions:
+                add(phrase, condition)
     # Words naming half the nomenclature would only slow queries down.
     noise = {"option", "et", "medecine", "chirurgie", "maladies", "reforme", "2017"}
     ordered = sorted(w for w in words if w not in noise)
@@ -226,6 +278,7 @@ class _Places:
     commune_info: dict[str, tuple[str, int, float | None, float | None]]  # name, pop, lat, lon
     commune_by_name: dict[str, list[str]]  # normalised name -> codes, most populous first
     commune_by_postal: dict[str, list[str]]
+    postal_by_code: dict[str, list[str]] = field(default_factory=dict)  # INSEE -> postal codes
 
 
 @dataclass
@@ -372,13 +425,15 @@ def _load_places() -> _Places:
     info = {}
     by_name: dict[str, list[str]] = defaultdict(list)
     by_postal: dict[str, list[str]] = defaultdict(list)
+    postal_of: dict[str, list[str]] = {}
     pairs = []
     for code, name, population, postal_codes, lat, lon in Commune.objects.values_list(
         "code", "name", "population", "postal_codes", "latitude", "longitude"
     ):
         info[code] = (name, population or 0, lat, lon)
         by_name[normalise(name)].append(code)
-        for postal in _postal_codes(postal_codes):
+        postal_of[code] = sorted(_postal_codes(postal_codes))
+        for postal in postal_of[code]:
             by_postal[postal].append(code)
         for w in _commune_words(code, name, postal_codes):
             pairs.append((w, code))
@@ -391,6 +446,7 @@ def _load_places() -> _Places:
         commune_info=info,
         commune_by_name=dict(by_name),
         commune_by_postal=dict(by_postal),
+        postal_by_code=postal_of,
     )
 
 
@@ -420,44 +476,73 @@ def resolve_place(text: str) -> Commune | None:
     a postal code shared by several communes resolves to the one named in the text, else to the
     most populous. Names are matched without accents or case, then with typo tolerance.
     """
-    code = _place_code(text, _current().places)
+    state = _current()
+    code = _place_code(text, state.places, state.home_communes)
     return Commune.objects.filter(code=code).first() if code else None
 
 
-def _place_code(text: str, voc: _Places) -> str | None:
+def _place_code(text: str, voc: _Places, home: Iterable[str] = ()) -> str | None:
     """The INSEE code of the commune :func:`resolve_place` finds."""
+    return _place_choices(text, voc, home)[0]
+
+
+def _place_choices(
+    text: str, voc: _Places, home: Iterable[str] = ()
+) -> tuple[str | None, list[str]]:
+    """The commune ``text`` means and the others it may mean ("vouliez-vous dire").
+
+    A bare 5-digit text is a postal code first (52200: Langres, then its neighbours, then
+    Flagey whose INSEE code it is); an address is resolved by its postal code and the commune
+    name written in it (the last one: "12 rue de la Marne, Chaumont" is in Chaumont, not in
+    La Marne); communes of the platform's territory come first, then the most populous."""
     if not text or not text.strip():
-        return None
+        return None, []
     raw = text.strip()
-    if re.fullmatch(r"\d[0-9AaBb]\d{3}", raw) and raw.upper() in voc.commune_info:
-        return raw.upper()
-    norm = normalise(raw)
-    words = norm.split()
+    if re.fullmatch(r"\d[0-9AaBb]\d{3}", raw):
+        insee = raw.upper()
+        postal = _ordered(voc.commune_by_postal.get(raw, []), voc, home)
+        if postal:
+            others = postal[1:]
+            if insee in voc.commune_info and insee not in postal:
+                others.insert(0, insee)
+            return postal[0], others
+        return (insee, []) if insee in voc.commune_info else (None, [])
+    words = _split(raw)
     candidates: list[str] = []
     for postal in _postal_codes(raw):
         candidates += voc.commune_by_postal.get(postal, [])
-        if postal in voc.commune_info:  # an INSEE code inside an address
-            candidates.append(postal)
-    named: list[str] = []
-    # Longest run of trailing words that is a commune name ("... 52200 langres", "saint dizier").
-    for size in range(min(len(words), 6), 0, -1):
-        for start in range(len(words) - size, -1, -1):
+        if postal in voc.commune_info and not voc.commune_by_postal.get(postal):
+            candidates.append(postal)  # an INSEE code inside an address
+    candidates = _ordered(candidates, voc, home)
+    named: list[tuple[int, int, list[str]]] = []  # (end, size, codes) of every name in the text
+    for size in range(min(len(words), _LONGEST_PHRASE), 0, -1):
+        for start in range(len(words) - size + 1):
             phrase = " ".join(words[start : start + size])
             if phrase in voc.commune_by_name:
-                named = voc.commune_by_name[phrase]
-                break
-        if named:
-            break
-    if candidates and named:
-        both = [c for c in candidates if c in named]
-        code = both[0] if both else candidates[0]
-    elif candidates:
-        code = candidates[0]
-    elif named:
-        code = named[0]
+                named.append((start + size, size, voc.commune_by_name[phrase]))
+    named.sort(key=lambda n: (-n[0], -n[1]))
+    if candidates:
+        for _end, _size, codes in named:
+            both = [c for c in candidates if c in codes]
+            if both:  # the postal code and the name agree: no doubt left
+                return both[0], []
+        return candidates[0], candidates[1:]
+    if named:
+        codes = _ordered(named[0][2], voc, home)
+        return codes[0], codes[1:]
+    code = _fuzzy_commune(normalise(raw), voc)
+    return code, []
+
+
+def _place_alternative(code: str, voc: _Places, typed: str = "") -> tuple[str, str]:
+    """(label, text of "Où" that resolves to ``code``) for a "vouliez-vous dire" link."""
+    name = voc.commune_info[code][0]
+    postal = voc.postal_by_code.get(code, [])
+    if code == typed.strip().upper():
+        label = f"{name} (code INSEE {code})"
     else:
-        code = _fuzzy_commune(norm, voc)
-    return code
+        label = f"{name} ({', '.join(postal) or code})"
+    return label, f"{name} {min(postal)}" if postal else name
 
 
 def _fuzzy_commune(norm: str, voc: _Places) -> str | None:
@@ -506,6 +591,11 @@ class SearchResult:
     place_not_found: bool = False
     #: The normalised words searched, after correction.
     words: list[str] = field(default_factory=list)
+    #: Other communes the place (``near``) may have meant, "vouliez-vous dire" (a postal code
+    #: shared by several communes, or also an INSEE code): (label, text resolving to it).
+    place_alternatives: list[tuple[str, str]] = field(default_factory=list)
+    #: The radius searched around ``center`` (km): ``radius_km`` or the one of "près de X".
+    radius_km: float | None = None
 
 
 class QueryTooLarge(ValueError):
@@ -583,28 +673,227 @@ def _validate(query: SearchQuery) -> None:
 
 
 def _word(word: str, state: _State) -> Word:
-    """What ``word`` may match: name words it prefixes, communes and professions."""
+    """What ``word`` may match: name words it prefixes (or its singular, its feminine: "stem"),
+    communes (as typed) and professions (either form), and the synonyms of its singular."""
     places = state.places
     a, b = prefix_span(places.commune_words, word)
     words, conditions = _profession_words()
-    a3, b3 = prefix_span(words, word)
-    professions = frozenset().union(*conditions[a3:b3]) if b3 > a3 else frozenset()
-    return Word(word, sorted(set(places.commune_codes[a:b])), sorted(professions, key=repr))
+    professions: set = set()
+    prefixes = _minimal({word, stem(word)})
+    for prefix in prefixes:
+        a3, b3 = prefix_span(words, prefix)
+        professions.update(*conditions[a3:b3])
+    names = {(p,) for p in prefixes}
+    concept = _synonyms().get(fold(word))
+    if concept is not None:
+        professions.update(concept.professions)
+        if len(word) < 4:  # "ch", "ide", "mg": the synonyms only, not every "ch…" name
+            names = set()
+        names |= set(concept.names)
+        if not names:
+            names = {(word,)}
+    return Word(
+        word,
+        sorted(set(places.commune_codes[a:b])),
+        sorted(professions, key=repr),
+        names=tuple(sorted(names)) if names != {(word,)} else (),
+    )
+
+
+def _minimal(prefixes: Iterable[str]) -> list[str]:
+    """The prefixes not covered by a shorter one of the set ("pharmaci" covers "pharmacie")."""
+    out: list[str] = []
+    for p in sorted(set(prefixes), key=len):
+        if not any(p.startswith(q) for q in out):
+            out.append(p)
+    return out
 
 
 def _known(w: Word, engine: Engine) -> bool:
     """Whether ``w`` is a word of the index (a commune or profession word with no entry yet is
     still a word, not a typo)."""
-    return bool(w.communes or w.professions or engine.name_count(w.prefix))
+    return bool(w.communes or w.professions or engine.names_count(w))
 
 
-def _correct(word: str, state: _State) -> str | None:
-    """The closest vocabulary word to an unknown ``word`` (same first letter, else any)."""
+#: The words that introduce a place in free text: "pharmacies autour de Chaumont" searches
+#: around Chaumont (within :data:`NEAR_WORDS_RADIUS_KM`), as if it had been typed in "Où".
+NEAR_MARKERS = tuple(
+    tuple(m.split())
+    for m in (
+        "a proximite de", "a proximite d", "aux alentours de", "aux alentours d", "alentours de",
+        "autour de", "autour d", "pres de", "pres d", "proche de", "proche d", "vers", "autour",
+        "pres", "proche",
+    )
+)  # fmt: skip
+NEAR_WORDS_RADIUS_KM = 15.0
+#: Abbreviations of place names: "st dizier" is Saint-Dizier.
+_PLACE_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+_LONGEST_PHRASE = 6
+
+
+@dataclass
+class _Parsed:
+    words: list[Word]
+    #: Communes the text names as a whole ("chaumont", "saint dizier", "52200"): ranked first.
+    place: list[str]
+    #: The place of "près de X" / "autour de X", searched around.
+    near: str | None = None
+
+
+def _split(text: str) -> list[str]:
+    return [_PLACE_ABBREVIATIONS.get(w, w)[:TOKEN_MAX] for w in normalise(text or "").split()]
+
+
+def _ordered(codes: Iterable[str], voc: _Places, home: Iterable[str] = ()) -> list[str]:
+    """``codes`` with the platform's territory first, then the most populous."""
+    home = set(home)
+    return sorted(set(codes), key=lambda c: (c not in home, -voc.commune_info[c][1], c))
+
+
+def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
+    """The one reading of the search box: "près de / autour de X" (a place to search around),
+    phrases of the synonym table ("prise de sang"), commune names typed whole ("saint dizier"),
+    postal codes, then every other word (stopwords dropped), each a :class:`Word`."""
+    voc = state.places
+    raw = _split(text)
+    near = None
+    if find_near:
+        for i in range(len(raw)):
+            marker = next((m for m in NEAR_MARKERS if tuple(raw[i : i + len(m)]) == m), None)
+            if marker and i + len(marker) < len(raw):
+                rest = raw[i + len(marker) :]
+                phrase = " ".join(rest)
+                if phrase in voc.commune_by_name or (
+                    len(rest) == 1 and rest[0].isdigit() and _digits_communes(rest[0], voc)
+                ):
+                    near, raw = phrase, raw[:i]
+                    break
+        if near is None:
+            near, raw = _address(raw, voc)
+    synonyms = _synonyms()
+    claimed = [False] * len(raw)
+    spans: list[tuple[int, int, str]] = []  # (start, end, what)
+    for kind in ("synonym", "place"):
+        for size in range(_LONGEST_PHRASE, 0, -1):
+            for i in range(len(raw) - size + 1):
+                if any(claimed[i : i + size]):
+                    continue
+                window = raw[i : i + size]
+                if window[0] in STOPWORDS or window[-1] in STOPWORDS:
+                    continue
+                phrase = " ".join(window)
+                if kind == "synonym":
+                    hit = size > 1 and _phrase_key(window) in synonyms
+                else:
+                    hit = phrase in voc.commune_by_name and (
+                        size > 1 or len(phrase) >= 3 and phrase not in synonyms
+                    )  # a word of the synonym table is that ("sos"), not the commune Sos
+                    hit = hit or (
+                        size == 1 and phrase.isdigit() and bool(_digits_communes(phrase, voc))
+                    )
+                if hit:
+                    spans.append((i, i + size, kind))
+                    claimed[i : i + size] = [True] * size
+    words: list[Word] = []
+    place: list[str] = []
+    starts = {start: (end, kind) for start, end, kind in spans}
+    i = 0
+    seen: set[str] = set()
+    place_words = 0
+    while i < len(raw):
+        if i in starts:
+            end, kind = starts[i]
+            window = raw[i:end]
+            phrase = " ".join(window)
+            if kind == "synonym":
+                concept = synonyms[_phrase_key(window)]
+                typed = tuple(w for w in window if w not in STOPWORDS and len(w) > 1)
+                words.append(
+                    Word(phrase, [], list(concept.professions), names=(*concept.names, typed))
+                )
+            elif phrase.isdigit():
+                place_words += 1
+                codes = _digits_communes(phrase, voc)
+                place += codes
+                words.append(replace(_word(phrase, state), names=()))
+            else:
+                place_words += 1
+                codes = voc.commune_by_name[phrase]
+                place += codes
+                if end - i == 1:
+                    words.append(_word(phrase, state))
+                else:
+                    typed = tuple(w for w in window if w not in STOPWORDS and len(w) > 1)
+                    words.append(Word(phrase, list(codes), names=(typed,)))
+            seen.add(phrase)
+            i = end
+            continue
+        w = raw[i]
+        i += 1
+        if len(w) > 1 and w not in STOPWORDS and w not in seen:
+            seen.add(w)
+            words.append(_word(w, state))
+    if place_words == len(words):
+        place = []  # a place alone ("langres"): a Dr Langresson is not put after its people
+    return _Parsed(words, _ordered(place, voc, state.home_communes), near)
+
+
+#: The words of a street in an address ("12 rue de la Marne", "4 av. de la République").
+STREET_WORDS = frozenset(
+    "rue rues avenue av bd boulevard place pl chemin che route rte allee allees impasse imp quai "
+    "cours faubourg fg square esplanade sentier passage chaussee promenade".split()
+)
+
+
+def _address(raw: list[str], voc: _Places) -> tuple[str | None, list[str]]:
+    """An address at the end of the free text ("pharmacie 12 rue de la Marne 52000 Chaumont"):
+    the address (searched around its commune) and the words before it; else (None, raw). The
+    address must name its commune by postal code or name."""
+    for i, w in enumerate(raw):
+        number = w.isdigit() and len(w) <= 4
+        at = i + 1 if number else i
+        if number and at < len(raw) and raw[at] in ("bis", "ter"):
+            at += 1
+        if at < len(raw) and raw[at] in STREET_WORDS:
+            rest = raw[at + 1 :]
+            named = any(
+                " ".join(rest[a:b]) in voc.commune_by_name
+                for a in range(len(rest))
+                for b in range(a + 1, min(len(rest), a + _LONGEST_PHRASE) + 1)
+            )
+            postal = any(len(x) == 5 and x in voc.commune_by_postal for x in rest)
+            if named or postal:
+                return " ".join(raw[i:]), raw[:i]
+    return None, raw
+
+
+def _digits_communes(digits: str, voc: _Places) -> list[str]:
+    """The communes of a postal code, else of an INSEE code (a postal code first: "52200" is
+    Langres and its neighbours, not Flagey)."""
+    postal = voc.commune_by_postal.get(digits)
+    if postal:
+        return list(postal)
+    return [digits] if digits in voc.commune_info else []
+
+
+#: Spellings of one sound, tried before any fuzzy match: "farmacie" is "pharmacie".
+_SOUNDS = (("ph", "f"), ("f", "ph"), ("k", "qu"), ("qu", "k"), ("y", "i"), ("i", "y"))
+
+
+def _correct(word: str, state: _State, other: bool = False) -> str | None:
+    """The closest vocabulary word to an unknown ``word`` (same sound, same first letter, else
+    any); with ``other``, the closest word that is not ``word`` itself (a known word that found
+    nothing with the rest of the query: "pharmacei" is a rare FINESS word)."""
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
 
     if len(word) < 3 or word.isdigit():
         return None
+    for spelt, sound in _SOUNDS:
+        if spelt in word:
+            respelt = word.replace(spelt, sound)
+            if state.correction_weight.get(respelt, 0) > state.correction_weight.get(word, 0):
+                return respelt
     limit = 1 if len(word) <= 5 else 2
     lengths = range(len(word) - limit, len(word) + limit + 1)
     vocabulary = state.correction_words
@@ -613,10 +902,22 @@ def _correct(word: str, state: _State) -> str | None:
         if pool is None:  # a typo on the first letter: every word of a close length
             pool = [w for (_c, n), ws in vocabulary.items() if n in lengths for w in ws]
         found = process.extract(word, pool, scorer=OSA.distance, score_cutoff=limit, limit=20)
+        if other:
+            found = [f for f in found if f[0] != word]
         if found:
             found.sort(key=lambda f: (f[1], -state.correction_weight.get(f[0], 0), f[0]))
             return found[0][0]
     return None
+
+
+def _retry_word(w: Word, state: _State) -> Word:
+    """``w`` replaced by the closest other vocabulary word when it is rare (a single word)."""
+    if " " in w.prefix or len(w.prefix) < 5 or w.communes or w.professions:
+        return w
+    if state.engine.names_count(w) > 20:
+        return w
+    fixed = _correct(w.prefix, state, other=True)
+    return _word(fixed, state) if fixed else w
 
 
 def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
@@ -628,24 +929,35 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
     state = _current()
     engine = state.engine
 
+    # The free text read once: words, communes named whole, "près de X".
+    parsed = _parse(query.text, state, find_near=not query.near)
+    near_text, radius_km = query.near, float(query.radius_km) if query.radius_km else None
+    if parsed.near:
+        near_text, radius_km = parsed.near, NEAR_WORDS_RADIUS_KM
+
     # Places first: an unknown place gives an empty result, not an error (it is user text).
     center = near_label = None
-    if query.near:
-        code = _place_code(query.near, state.places)
+    alternatives: list[tuple[str, str]] = []
+    if near_text:
+        code, others = _place_choices(near_text, state.places, state.home_communes)
         name, _population, latitude, longitude = state.places.commune_info.get(
             code, ("", 0, None, None)
         )
         if latitude is None or longitude is None:
             return SearchResult(0, query.page, 0, [], place_not_found=True)
         center, near_label = (latitude, longitude), name
+        alternatives = (
+            [_place_alternative(c, state.places, near_text) for c in others[:5]]
+            if query.near
+            else []
+        )
 
     # Words, corrected when they match nothing.
     words: list[Word] = []
     corrected = False
-    for raw in tokens(query.text):
-        w = _word(raw, state)
-        if not _known(w, engine):
-            fixed = _correct(raw, state)
+    for w in parsed.words:
+        if not _known(w, engine) and " " not in w.prefix:
+            fixed = _correct(w.prefix, state)
             if fixed:
                 w = _word(fixed, state)
                 corrected = True
@@ -654,8 +966,9 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
     corrected_text = " ".join(searched) if corrected else None
     if any(not _known(w, engine) for w in words):
         return SearchResult(
-            0, query.page, 0, [], corrected_text, center, near_label, words=searched
-        )
+            0, query.page, 0, [], corrected_text, center, near_label, words=searched,
+            place_alternatives=alternatives,
+        )  # fmt: skip
 
     criteria = Criteria(
         words=words,
@@ -669,18 +982,28 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
         teleconsultation=query.teleconsultation,
         language=query.language or None,
         center=center,
-        radius_km=float(query.radius_km) if query.radius_km else None,
+        radius_km=radius_km,
     )
     if query.open_now:
         (criteria.open_locations, criteria.open_services, criteria.services_with_hours) = _open_now(
             now or datetime.now(PARIS)
         )
     selection = engine.select(criteria)
+    if not len(selection.positions) and not corrected:
+        # Nothing: a word may be a rare real word typed for a common one ("pharmacei").
+        retry = [_retry_word(w, state) for w in words]
+        if any(r is not w for r, w in zip(retry, words, strict=True)):
+            again = engine.select(replace(criteria, words=retry))
+            if len(again.positions):
+                selection, words = again, retry
+                searched = [w.prefix for w in words]
+                corrected_text = " ".join(searched)
     total = len(selection.positions)
     offset = (query.page - 1) * query.page_size
     ids = engine.page(
-        selection, searched, center, offset, query.page_size, _titles, state.home_communes
-    )
+        selection, words, center, offset, query.page_size, _titles, state.home_communes,
+        parsed.place,
+    )  # fmt: skip
     found = SearchEntry.objects.select_related("commune").in_bulk(ids)
     items = [found[i] for i in ids if i in found]
     distances = [None] * len(items)
@@ -700,6 +1023,8 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
         center=center,
         near_label=near_label,
         words=searched,
+        place_alternatives=alternatives,
+        radius_km=radius_km if center else None,
     )
 
 

@@ -366,6 +366,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
             filters_open=filters_open,
             relax=relax,
             wider=wider,
+            place_links=[
+                (label, "?" + _querystring(active, ou=text, page=None))
+                for label, text in (result.place_alternatives if result else [])
+            ],
             map_cap=MAP_CAP,
             too_large=too_large,
         ),
