@@ -42,7 +42,7 @@ from pathlib import Path
 
 TARGET_SECONDS = 4.0
 FORMATS = ("html", "pdf", "xlsx")
-MODES = ("cold", "cold, nothing cached", "warm")
+MODES = ("cold, nothing cached", "cold", "warm")  # each after the one that fills its cache
 
 
 def _command(spec: str, output: Path, src: str | None = None) -> tuple[float, float, int]:
@@ -98,7 +98,10 @@ def _alternate(args: argparse.Namespace, home: Path) -> None:
                     shutil.rmtree(home / "exports" / "report", ignore_errors=True)
                 if mode == "cold, nothing cached":
                     shutil.rmtree(home / "exports" / "diagnostic", ignore_errors=True)
-                results[name, mode].append(_command(args.territory, folders[name], src))
+                wall, cpu, rss = _command(args.territory, folders[name], src)
+                results[name, mode].append((wall, cpu, rss))
+                print(f"  {name} {mode}: wall {wall:.2f} s, CPU {cpu:.2f} s, RSS {rss} MiB, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     print(f"territory {args.territory}, runs: {args.runs}, python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load after {os.getloadavg()}")  # fmt: skip
     print(f"{'':8s} {'mode':22s} {'wall median (min-max)':>24s} {'CPU median (min-max)':>24s}"
