@@ -7,8 +7,10 @@ of ``maillage.observatory.diagnostic.compute``.
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
+import math
 import re
 
 import pytest
@@ -341,3 +343,51 @@ def test_department_html_stays_small():
     figures, shapes = sample_departement("52")
     out = render_html(figures, shapes)
     assert len(out.encode()) < 1_500_000
+
+
+def _print_maps(ctx: dict) -> dict[str, str]:
+    """The SVG of each map of a print context (embedded as ``data:`` images)."""
+    out = {}
+    for key in ("map_density", "map_apl", "map_index", "map_time"):
+        if ctx.get(key):
+            data = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', ctx[key]).group(1)
+            out[key] = base64.b64decode(data).decode("utf-8")
+    return out
+
+
+def _path_points(svg: str) -> int:
+    """Points of the communes' outlines (each ``M x y`` and each relative move ``dx dy``)."""
+    return sum(
+        len(re.findall(r"-?\d+(?:\.\d+)?", d)) // 2
+        for d in re.findall(r'<path data-code="[^"]+" d="([^"]+)"', svg)
+    )
+
+
+def test_print_maps_are_simplified_for_paper_and_draw_every_commune():
+    figures, shapes = sample_departement("52")
+    screen = build_context(figures, shapes)
+    printed = _print_maps(build_context(figures, shapes, for_print=True))
+    assert set(printed) == {"map_density", "map_apl", "map_index", "map_time"}
+    for key, svg in printed.items():
+        codes = re.findall(r'<path data-code="([^"]+)" d="M', svg)
+        assert sorted(codes) == sorted(shapes), key  # every commune still has its outline
+        # WeasyPrint draws each point (~10 µs): the print maps carry far fewer than the page's
+        assert _path_points(svg) < 0.75 * _path_points(screen[key]), key
+        assert _path_points(svg) < 10_000, key
+    # same colours on paper as on screen
+    fills = re.compile(r'<path data-code="([^"]+)" d="[^"]+" fill="([^"]+)"')
+    assert dict(fills.findall(printed["map_apl"])) == dict(fills.findall(screen["map_apl"]))
+
+
+def test_print_simplification_moves_no_outline_by_more_than_a_fifth_of_a_millimetre():
+    # 0.19 mm at the largest scale a map unit can have on the A4 page
+    assert svgmap.PRINT_SIMPLIFY * svgmap.PRINT_MM_PER_UNIT == pytest.approx(0.19)
+    ring = [(float(x), 0.3 * math.sin(x)) for x in range(200)]  # wiggles under the tolerance
+    simplified = svgmap._simplify(ring, svgmap.PRINT_SIMPLIFY)
+    assert len(simplified) < 10
+    for x, y in ring:  # every dropped point is within the tolerance of the kept outline
+        (x0, y0), (x1, y1) = next(
+            (a, b) for a, b in zip(simplified, simplified[1:], strict=False) if a[0] <= x <= b[0]
+        )
+        expected = y0 + (y1 - y0) * (x - x0) / ((x1 - x0) or 1)
+        assert abs(y - expected) <= svgmap.PRINT_SIMPLIFY

@@ -575,13 +575,3 @@ def compute(territory: Territory) -> dict:
         else []
     )
     return figures
-
-
-def shapes_for(territory: Territory) -> dict[str, dict]:
-    """Commune code → GeoJSON geometry, for the maps (communes without a shape are left out)."""
-    return {
-        code: geometry
-        for code, geometry in territory.communes.exclude(geometry__isnull=True).values_list(
-            "code", "geometry"
-        )
-    }

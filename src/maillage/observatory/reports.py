@@ -6,6 +6,7 @@ the data folder, then served (web) or copied (``maillage report``) from there.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +14,13 @@ from typing import Any
 
 from maillage.exports.cache import Export, Progress
 from maillage.territory.models import Territory
-from maillage.territory.services import ResolvedTerritory, resolve, spec_of, stamp_of
+from maillage.territory.services import (
+    ResolvedTerritory,
+    resolve,
+    shapes_for,
+    spec_of,
+    stamp_of,
+)
 
 FORMATS = ("html", "pdf", "xlsx")
 CONTENT_TYPES = {
@@ -30,10 +37,9 @@ def render(
     fmt: str,
     shapes: Mapping[str, Mapping] | None = None,
 ) -> bytes:
-    """One report file's bytes (``shapes``: :func:`~maillage.observatory.diagnostic.shapes_for`
+    """One report file's bytes (``shapes``: :func:`~maillage.territory.services.shapes_for`
     of the territory, read here when not given)."""
     from maillage.observatory import report
-    from maillage.observatory.diagnostic import shapes_for
 
     if fmt in ("html", "pdf") and shapes is None:
         shapes = shapes_for(territory)
@@ -73,6 +79,37 @@ def report_export(territory: Territory | ResolvedTerritory, fmt: str) -> Export:
     )
 
 
+def figures_export(territory: Territory | ResolvedTerritory) -> Export:
+    """The diagnostic figures of ``territory`` for the current data version, as a JSON export.
+
+    The three report files are built from them; keeping them per data version means that a
+    report rebuilt after its files were removed (or a format asked for later, or by another
+    process) neither recomputes them nor imports pandas and scipy to do so (~2 s of a cold
+    ``maillage report``). Any import or edit bumps the data version, hence new figures.
+    """
+    from maillage.exports.versions import data_version
+
+    return Export(
+        kind="diagnostic",
+        name=territory.slug,
+        builder="maillage.observatory.reports:build_figures",
+        params={"territory": spec_of(territory), "territory_updated": stamp_of(territory)},
+        version=data_version(),
+        ext="json",
+        content_type=CONTENT_TYPES["json"],
+        filename=f"diagnostic-{territory.slug}.json",
+    )
+
+
+def build_figures(params: Mapping[str, Any], path: Path, progress: Progress) -> None:
+    """Builder of :func:`figures_export`."""
+    from maillage.observatory.diagnostic import compute
+
+    progress(0.05, "Calcul des indicateurs du territoire…")
+    figures = compute(resolve(params["territory"]))
+    path.write_text(json.dumps(figures, ensure_ascii=False), encoding="utf-8")
+
+
 # The figures and shapes of the last territory built in this process: the CLI (or a worker)
 # builds html, pdf and xlsx of one territory in a row and reads them once, keyed by the
 # territory and the data version; the shapes being the same objects, the maps' path data is
@@ -85,9 +122,10 @@ def _figures(params: Mapping[str, Any], territory: Territory | ResolvedTerritory
     global _last_figures
     key = (params["territory"], params["territory_updated"], _version())
     if _last_figures is None or _last_figures[0] != key:
-        from maillage.observatory.diagnostic import compute
+        from maillage.exports.cache import build_or_wait
 
-        _last_figures = (key, compute(territory))
+        source = build_or_wait(figures_export(territory))
+        _last_figures = (key, json.loads(source.read_text(encoding="utf-8")))
     return _last_figures[1]
 
 
@@ -95,8 +133,6 @@ def _shapes(params: Mapping[str, Any], territory: Territory | ResolvedTerritory)
     global _last_shapes
     key = (params["territory"], params["territory_updated"], _version())
     if _last_shapes is None or _last_shapes[0] != key:
-        from maillage.observatory.diagnostic import shapes_for
-
         _last_shapes = (key, shapes_for(territory))
     return _last_shapes[1]
 

@@ -375,6 +375,20 @@ def commune_codes(spec: str) -> list[str]:
     return list(resolve(spec).communes.values_list("code", flat=True))
 
 
+def shapes_for(territory: Territory | ResolvedTerritory) -> dict[str, dict]:
+    """Commune code → GeoJSON geometry, for the maps (communes without a shape are left out).
+
+    Here rather than beside the figures (:mod:`maillage.observatory.diagnostic`) so that a report
+    built from cached figures reads its shapes without importing pandas and scipy.
+    """
+    return {
+        code: geometry
+        for code, geometry in territory.communes.exclude(geometry__isnull=True).values_list(
+            "code", "geometry"
+        )
+    }
+
+
 def ensure_predefined_territories() -> None:
     """Create (or refresh) the predefined named territories once the COG is present."""
     for spec in PREDEFINED:

@@ -35,6 +35,15 @@ Classes = list[tuple[float, float, str, str]]
 MAP_SIZE = 1000  # longest side of the map frame, in SVG user units
 HIGHLIGHT_OUTLINES = 40  # beyond this many highlighted communes, dots replace outlines
 SIMPLIFY = 0.8  # Douglas-Peucker tolerance in map units (~0.1 mm on paper): invisible, halves size
+PRINT_MM_PER_UNIT = 0.137
+"""The largest size of a map unit on the PDF's A4 page, in mm: a map is at most 180 mm wide
+(page minus margins) and 140 mm high (print CSS), its SVG at least ``MAP_SIZE + 450`` units wide
+(frame, padding and legend) when the frame is wider than high, else at least ``MAP_SIZE + 2 *
+PAD`` units high: 180 / 1450 = 0.124, 140 / 1024 = 0.137."""
+PRINT_SIMPLIFY = 0.19 / PRINT_MM_PER_UNIT
+"""Douglas-Peucker tolerance of the PDF's maps (~1.4 units): no printed outline moves by more
+than 0.19 mm, under the width of the white line between communes plus the eye's resolution on
+paper, and WeasyPrint draws each path point (~10 µs) and the PDF embeds it."""
 LEGEND_WIDTH = 390
 PAD = 12
 FONT = "Liberation Sans, Arial, Helvetica, DejaVu Sans, sans-serif"

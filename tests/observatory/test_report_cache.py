@@ -1,0 +1,48 @@
+"""Report files of a territory are built from its figures of the current data version, kept in
+the export cache (``exports/diagnostic/``): rebuilding a report file (its cache emptied, another
+format, another process) does not compute them again, an import or an edit does."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from maillage.exports.versions import bump
+from maillage.observatory import diagnostic, reports
+from maillage.territory.services import resolve
+
+EPCI = "epci:200068666"  # CA du Grand Saint-Dizier, Der et Vallées: 60 communes
+
+
+def test_report_files_reuse_the_figures_of_the_data_version(
+    demo_db, export_root, tmp_path, monkeypatch
+):
+    computed: list[dict] = []
+    compute = diagnostic.compute
+
+    def counting(territory):
+        computed.append(compute(territory))
+        return computed[-1]
+
+    monkeypatch.setattr(diagnostic, "compute", counting)
+    territory = resolve(EPCI)
+
+    def new_process_report(folder: str, formats: list[str]) -> None:
+        monkeypatch.setattr(reports, "_last_figures", None)  # nothing kept in memory
+        reports.write_reports(territory, None, tmp_path / folder, formats)
+
+    new_process_report("a", ["xlsx"])
+    assert len(computed) == 1
+    cached = json.loads(reports.figures_export(territory).path.read_text(encoding="utf-8"))
+    assert cached == computed[0]  # lossless: the files do not depend on where figures come from
+
+    shutil.rmtree(export_root / "report")  # the report files' cache emptied
+    new_process_report("b", ["xlsx"])
+    assert len(computed) == 1, "the figures of this data version are read, not recomputed"
+    assert (tmp_path / "b" / f"diagnostic-{territory.slug}.xlsx").stat().st_size > 5_000
+
+    bump()  # what an import or a published edit does
+    new_process_report("c", ["xlsx"])
+    assert len(computed) == 2
+    builds = list((export_root / "diagnostic").glob(f"{territory.slug}-*.json"))
+    assert len(builds) == 1  # the figures of the old data version are removed
