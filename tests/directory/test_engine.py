@@ -197,20 +197,31 @@ def test_pages_follow_distance_title_and_population():
     d = haversine_km(*center, located["latitude"].to_numpy(), located["longitude"].to_numpy())
     order = located["id"].to_numpy()[np.lexsort((located["id"].to_numpy(), d))]
     assert page == [int(i) for i in order[40:60]]
-    # Without a place: the biggest commune population first.
+    # Without a place: dispositifs first (a few dozen, they would sink under thousands of
+    # roles), then the biggest commune population.
     selection = engine.select(Criteria(public_only=False))
     top = engine.page(selection, [], None, 0, 10, titles_of(f))
-    weights = f.set_index("id").loc[top, "weight"].tolist()
-    assert weights == sorted(f["weight"], reverse=True)[:10]
+    ranked = f.assign(scheme=f["kind"] == "scheme").sort_values(
+        ["scheme", "weight", "id"], ascending=[False, False, True]
+    )
+    assert top == ranked["id"].tolist()[:10]
     # The platform's territory first: its entries lead, by population, with its dispositifs
     # that have no commune (a DAC, a PTA: they are the platform's own).
     top = engine.page(selection, [], None, 0, 10, titles_of(f), home=["52269"])
     own = (f["commune_id"] == "52269") | ((f["kind"] == "scheme") & f["commune_id"].isna())
-    home = f[own].sort_values(["weight", "id"], ascending=[False, True])
+    home = (
+        f[own]
+        .assign(scheme=f["kind"] == "scheme")
+        .sort_values(["scheme", "weight", "id"], ascending=[False, False, True])
+    )
     assert top == home["id"].tolist()[:10]
     # A commune named whole in the query comes before the territory.
     top = engine.page(selection, [], None, 0, 10, titles_of(f), home=["52269"], place=["52121"])
-    chaumont = f[f["commune_id"] == "52121"].sort_values(["weight", "id"], ascending=[False, True])
+    chaumont = (
+        f[f["commune_id"] == "52121"]
+        .assign(scheme=f["kind"] == "scheme")
+        .sort_values(["scheme", "weight", "id"], ascending=[False, False, True])
+    )
     assert top == chaumont["id"].tolist()[:10]
     # Few candidates: titles starting with the query come first.
     selection = engine.select(Criteria(words=[Word("marty")], public_only=False))

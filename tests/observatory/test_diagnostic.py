@@ -47,9 +47,16 @@ def test_departement_52_figures(demo_db, apl_file):
 
 
 def test_professions_without_open_data_are_not_invented(demo_db):
+    """Kinés are synthetic, calibrated on the seed's local density (seed 003: 28 in the CA
+    Saint-Dizier Der & Blaise, 4.4 per 10,000), and exist in Haute-Marne only: elsewhere their
+    count is unknown, never zero; paediatricians have no data anywhere."""
     f = compute(resolve("epci:200068666"))
-    assert f["offer"]["masseur_kinesitherapeute"]["count"] is None
-    assert f["offer"]["masseur_kinesitherapeute"]["density_10k"] is None
+    kine = f["offer"]["masseur_kinesitherapeute"]
+    assert kine["synthetic"] is True and 18 <= kine["count"] <= 36
+    assert f["offer"]["pediatre"]["count"] is None
+    aube = compute(resolve("departement:10"))
+    assert aube["offer"]["masseur_kinesitherapeute"]["count"] is None
+    assert aube["offer"]["masseur_kinesitherapeute"]["density_10k"] is None
 
 
 def test_epci_figures_and_access_times(demo_db):

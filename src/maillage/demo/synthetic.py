@@ -17,9 +17,9 @@ else the sum over bassins de vie of density × population / 10,000. Communes are
 nearest bassin-de-vie main commune (an approximation: the official commune → bassin de vie table
 is not shipped). Practitioners are spread over bassins de vie in proportion to CartoSanté density ×
 population, then over the communes of a bassin that have a practice anchor (MSP, centre de santé,
-pharmacy or the main commune) in proportion to population. Professions without any open
-aggregate here (masseurs-kinésithérapeutes, specialists) are not generated: reports show "n.d."
-rather than made-up figures.
+pharmacy or the main commune) in proportion to population. Masseurs-kinésithérapeutes, with no
+open aggregate here, follow the density the CPTS Saint-Dizier project reports (seed 003), in
+Haute-Marne only; specialists are not generated: reports show "n.d." rather than made-up figures.
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ class ProfessionSpec:
     share_60: float
     share_65: float
     msp_share: float  # share of those in a commune with an MSP/centre de santé who work there
+    # when no open aggregate exists: a density per 10,000 inhabitants reported by a seed, and
+    # the départements it may stand for (it is not extrapolated beyond them)
+    seed_density: float | None = None
+    departements: tuple[str, ...] | None = None
 
 
 # Age shares: GPs from the seeds (58 % 55+, 45 % 60+; 65+ assumed 20 %); other professions from
@@ -74,6 +78,12 @@ PROFESSIONS = (
                    0.34, 0.33, 0.10, 0.5),
     ProfessionSpec("orthophoniste", "91", "", None, "speech_therapist_density_2024",
                    0.45, 0.40, 0.15, 0.3),
+    # No open count of masseurs-kinésithérapeutes here: the CPTS Saint-Dizier project (seed 003,
+    # offer table of July 2019) reports 28 in the CA Saint-Dizier Der & Blaise, 18 of them in
+    # Saint-Dizier, 4.4 per 10,000 inhabitants (Grand Est: 9.1), 8 % aged 60+ and 21.9 % 55+.
+    # That local density is applied to Haute-Marne only; the kinés are synthetic like the rest.
+    ProfessionSpec("masseur_kinesitherapeute", "70", "", None, None,
+                   0.22, 0.08, 0.02, 0.3, seed_density=4.4, departements=("52",)),
 )  # fmt: skip
 
 SURNAMES = (
@@ -153,6 +163,8 @@ def generate(departements: list[str], seed: int = DEFAULT_SEED) -> ImportReport:
             )
             places = _Places(local, dep_anchors)
             for spec in PROFESSIONS:
+                if spec.departements is not None and dep not in spec.departements:
+                    continue
                 total += _generate_profession(
                     spec, dep, local, bv_values, stats.get(dep, {}), dep_anchors, seed, places
                 )
@@ -170,6 +182,8 @@ def _target_count(spec, local, bv_values, dep_stats) -> tuple[int, np.ndarray]:
         ) * PER_10K_FACTOR.get(spec.bv_density, 1.0)
         fallback = np.nanmean(dens) if np.isfinite(dens).any() else 1.0
         dens = np.where(np.isfinite(dens), dens, fallback)
+    elif spec.seed_density is not None:
+        dens = np.full(len(local), spec.seed_density)
     else:
         dens = np.ones(len(local))
     weights = dens * pop / 10_000
@@ -302,6 +316,7 @@ def _place(spec, code, places: _Places, rng, cache) -> tuple[Location, int | Non
             "chirurgien_dentiste": "Cabinet dentaire",
             "sage_femme": "Cabinet de sage-femme",
             "orthophoniste": "Cabinet d'orthophonie",
+            "masseur_kinesitherapeute": "Cabinet de kinésithérapie",
         }[spec.key]
         cache[key] = _new_location(
             places,

@@ -12,7 +12,7 @@ import math
 from functools import lru_cache
 
 import pandas as pd
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 import maillage
@@ -168,8 +168,17 @@ def _reference_densities(key: str, dep: str, region: str) -> dict[str, float | N
 
 def _offer(communes: pd.DataFrame, main: str, dep: str, region: str) -> tuple[dict, bool]:
     roles = _roles_frame(list(communes.index))
+    # A profession is "known" where the directory holds it for the territory's départements: the
+    # demo's synthetic kinés exist in Haute-Marne only, so elsewhere their count is unknown
+    # ("n.d."), never zero.
+    deps = sorted({str(d) for d in communes["departement_id"]})
     known = set(
-        PractitionerRole.objects.values_list("profession_code", "specialty_code").distinct()
+        PractitionerRole.objects.filter(
+            Q(location__commune__departement_id__in=deps)
+            | Q(organization__commune__departement_id__in=deps)
+        )
+        .values_list("profession_code", "specialty_code")
+        .distinct()
     )
     population = int(communes["population"].sum())
     year = timezone.now().year

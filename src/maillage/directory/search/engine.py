@@ -600,7 +600,7 @@ class Engine:
         first word); near a place, the nearest of those first; then entries of bigger communes
         (Chaumont, Haute-Marne, before Chaumont-le-Bois), then alphabetically. Beyond
         :data:`RANK_LIMIT` candidates titles are not compared: place first, then by distance,
-        else home first, then commune population, then id. ``titles``
+        else home first, then dispositifs, then commune population, then id. ``titles``
         gives the normalised titles of entry ids (they are not held in memory)."""
         at, distances = selection.positions, selection.distances
         words = [w if isinstance(w, Word) else Word(w) for w in words]
@@ -631,7 +631,12 @@ class Engine:
                 at_place = table_place[self.commune[at]]
             key = np.nan_to_num(distances, nan=np.inf) - at_place * 1e9
         else:  # place, then home first: populations are shifted above any commune's
-            key = -self.weight[at].astype(np.float64) - at_home * 1e9 - at_place * 2e9
+            # within a tier, dispositifs first: a few dozen, named by what people type ("MSP",
+            # "maisons de santé"), they would otherwise sink under thousands of members' roles
+            scheme = self.kind[at] == KINDS.index("scheme")
+            key = (
+                -self.weight[at].astype(np.float64) - scheme * 5e8 - at_home * 1e9 - at_place * 2e9
+            )
         if want < len(at):
             top = np.argpartition(key, want - 1)[:want]
         else:
