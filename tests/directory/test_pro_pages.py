@@ -359,3 +359,23 @@ def test_an_administrator_starts_on_the_platform_territory_and_may_see_every_one
     assert everywhere.context["scope"].communes is None
     assert _stale_counts(everywhere)["organization"] > _stale_counts(first)["organization"] > 0
     assert "Tous les territoires" in first.content.decode()
+
+
+def test_a_coordinator_of_every_territory_sees_home_proposals_first_then_the_others(
+    client, coordinator, pro, role
+):
+    from maillage.config import DEFAULT_TERRITORY
+    from maillage.directory import review
+    from maillage.territory.services import resolve
+
+    home = set(resolve(DEFAULT_TERRITORY).communes.values_list("code", flat=True))
+    inside = Location.objects.filter(commune_id__in=home).order_by("pk").first()
+    outside = Location.objects.exclude(commune_id__in=home).order_by("pk").first()
+    first = review.propose(coordinator, outside, {"phone": "03 25 77 88 99"}, "")
+    second = review.propose(coordinator, inside, {"phone": "03 25 44 55 66"}, "")
+    client.force_login(coordinator)
+    queue = client.get("/pro/a-valider/")
+    ids = [i["proposal"].pk for i, _ in queue.context["items"]]
+    assert ids == [second.pk, first.pk]  # home first, although proposed later
+    assert queue.context["elsewhere_from"] == 1 and queue.context["pending_count"] == 2
+    assert 'data-testid="elsewhere"' in queue.content.decode()

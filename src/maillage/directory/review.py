@@ -654,6 +654,12 @@ class WorkScope:
     choices: list[tuple[str, str]]
     selected: str
 
+    @property
+    def may_see_everywhere(self) -> bool:
+        """Whether the user may switch to every territory (administrators, coordinators
+        without territories)."""
+        return any(value == EVERYWHERE for value, _label in self.choices)
+
     def filter(self, target_type: str, qs: models.QuerySet) -> models.QuerySet:
         """``qs`` (entries of ``target_type``) kept to the scope."""
         if self.communes is None:

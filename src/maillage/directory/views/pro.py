@@ -79,7 +79,13 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
     context.update(
         is_coordinator=is_coordinator,
         role_label=dict(_role_labels()).get(role_of(request.user) or "", ""),
-        pending_count=len(review.pending_in(scope)) if scope is not None else 0,
+        pending_count=(
+            0
+            if scope is None
+            else review.pending().count()
+            if scope.may_see_everywhere and scope.selected == ""
+            else len(review.pending_in(scope))
+        ),
         has_entry=_practitioner_of(request.user) is not None,
     )
     return render(request, f"directory/pro/{template}", context)
@@ -256,13 +262,22 @@ def to_review(request: HttpRequest) -> HttpResponse:
     _coordinator(request)
     scope = review.work_scope(request.user, request.GET.get("territoire", ""))
     proposals = review.pending_in(scope)
+    elsewhere: list[ChangeProposal] = []
+    if scope.may_see_everywhere and scope.selected == "":
+        # Someone who may review everywhere sees the platform's territory first, then the rest:
+        # a proposal must never wait unseen because it is about another département.
+        mine = {p.pk for p in proposals}
+        elsewhere = [p for p in review.pending().order_by("proposed_at") if p.pk not in mine]
     return _page(
         request,
         "to_review.html",
         {
             "section": "review",
             "scope": scope,
-            "items": [(_proposal_view(p), ReviewForm(prefix=f"p{p.pk}")) for p in proposals],
+            "items": [
+                (_proposal_view(p), ReviewForm(prefix=f"p{p.pk}")) for p in proposals + elsewhere
+            ],
+            "elsewhere_from": len(proposals) if elsewhere else None,
         },
     )
 
