@@ -1131,7 +1131,7 @@ def _entry_hashes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q = connection.ops.quote_name
     columns = ", ".join(q(c) for c in _ENTRY_COLUMNS)
     keys, ids, hashes = [], [], []
-    with connection.cursor() as cursor:
+    with connection.chunked_cursor() as cursor:  # server-side on PostgreSQL: rows in batches
         cursor.execute(f"SELECT {columns} FROM {q(SearchEntry._meta.db_table)}")
         while rows := cursor.fetchmany(20_000):
             for row in rows:
