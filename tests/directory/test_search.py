@@ -507,12 +507,12 @@ def test_reindex_all_updates_changed_entries_in_place(demo_db):
 def test_an_engine_loaded_before_a_full_reindex_ends_as_a_fresh_one(demo_db):
     from maillage.directory.search import service as search_module
 
-    renamed = make_role("Avantreindex", "Marc", LANGRES)
+    renamed = make_role("Renommee", "Avantprenom", LANGRES)
     dropped = make_role("Disparue", "Lou", CHAUMONT)
     reindex_all()
     queries = [
-        {"text": "marc avantreindex"},
-        {"text": "marc apresreindex"},
+        {"text": "avantprenom"},
+        {"text": "apresprenom renommee"},
         {"text": "lou disparue"},
         {"text": "ajoutee"},
         {"text": "generaliste", "commune": CHAUMONT},
@@ -521,7 +521,7 @@ def test_an_engine_loaded_before_a_full_reindex_ends_as_a_fresh_one(demo_db):
     ]
     assert run(**queries[0]).total == 1  # this process's engine is loaded
     loaded = search_module._state
-    Practitioner.objects.filter(id=renamed.practitioner_id).update(family_name="Apresreindex")
+    Practitioner.objects.filter(id=renamed.practitioner_id).update(given_name="Apresprenom")
     PractitionerRole.objects.filter(id=dropped.id).delete()
     added = make_role("Ajoutee", "Nina", CHAUMONT)
     reindex_all()
