@@ -540,6 +540,27 @@ def test_an_engine_loaded_before_a_full_reindex_ends_as_a_fresh_one(demo_db):
     assert patched[3][1] == [entry_of(added).id]
 
 
+def test_a_change_logged_below_the_full_reindex_is_not_lost(demo_db):
+    """A review published while an import's full reindex ran on a shadow copy: its change row
+    lands below the import's full change, and the import's snapshot does not hold it."""
+    from maillage.directory.search import service as search_module
+    from maillage.directory.search.index import SearchChange
+
+    role = make_role("Pendantimport", "Alix", LANGRES)
+    SearchEntry.objects.filter(kind="role", object_id=role.id).delete()
+    reindex_all()  # adds it back: a full change, with its snapshot
+    full = SearchChange.objects.get(full=True)
+    # What the shadow apply leaves: the entry of the publication, its change below the full one.
+    Practitioner.objects.filter(id=role.practitioner_id).update(given_name="Publiee")
+    old = entry_of(role).id
+    SearchEntry.objects.filter(id=old).delete()
+    reindex_objects([role])  # the new entry (a new id) and a change above the full one…
+    SearchChange.objects.exclude(id=full.id).update(id=full.id - 1)  # … moved below it
+    search_module._state = None  # a new process
+    assert [e.object_id for e in run(text="publiee pendantimport").items] == [role.id]
+    assert run(text="alix pendantimport").total == 0
+
+
 def test_reindex_objects_follows_changes_and_deletions(demo_db):
     role = make_role("Avantchangement", "Rose", LANGRES)
     person = role.practitioner

@@ -308,7 +308,11 @@ def _load_all() -> _State:
     # The change cursor first: a change committed while the entries are read is applied again
     # at the next search (adding and removing entries is idempotent), never missed.
     full = SearchChange.objects.filter(full=True).order_by("-id").values_list("id", "stamp").first()
-    snapshot = SearchSnapshot.objects.filter(change_id=full[0] if full else None)
+    # A full reindex restarts the log, so a change below it was written by another process while
+    # that reindex ran on a shadow copy (a review published during an import, carried over by
+    # maillage.shadow): the snapshot does not hold it, the entries do. Build from them then.
+    stale = full is not None and SearchChange.objects.filter(id__lt=full[0]).exists()
+    snapshot = SearchSnapshot.objects.filter(change_id=full[0] if full and not stale else None)
     parts = {part: bytes(data) for part, data in snapshot.values_list("part", "data")}
     if parts:
         change_id, stamp = full
