@@ -28,6 +28,7 @@ import threading
 import time
 import unicodedata
 import uuid
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -1134,7 +1135,7 @@ def _entry_hashes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every entry's (kind, object id) key, id and hash of its values, sorted by key."""
     q = connection.ops.quote_name
     columns = ", ".join(q(c) for c in _ENTRY_COLUMNS)
-    keys, ids, hashes = [], [], []
+    keys, ids, hashes = array("q"), array("q"), array("q")  # 24 bytes an entry
     with connection.chunked_cursor() as cursor:  # server-side on PostgreSQL: rows in batches
         cursor.execute(f"SELECT {columns} FROM {q(SearchEntry._meta.db_table)}")
         while rows := cursor.fetchmany(20_000):
@@ -1142,11 +1143,12 @@ def _entry_hashes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 keys.append(_entry_key(row[1], row[2]))
                 ids.append(row[0])
                 hashes.append(hash(row[1:]))
-    order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+    key_array = np.frombuffer(keys, dtype=np.int64)
+    order = np.argsort(key_array, kind="stable")
     return (
-        np.array(keys, dtype=np.int64)[order],
-        np.array(ids, dtype=np.int64)[order],
-        np.array(hashes, dtype=np.int64)[order],
+        key_array[order],
+        np.frombuffer(ids, dtype=np.int64)[order],
+        np.frombuffer(hashes, dtype=np.int64)[order],
     )
 
 
