@@ -21,8 +21,12 @@ anyway), ``shadow`` (``maillage import`` as shipped: write on a snapshot, apply 
 transaction) and ``direct`` (``MAILLAGE_IMPORT_ISOLATION=direct``: the single long write
 transaction the import used before, i.e. the code at main).
 
+``--tree NAME=SRC`` (repeatable) runs the server and the import of each mode but ``none`` once per
+tree, with ``PYTHONPATH=SRC``, alternated within each run (``--tree old=/work/main/src --tree
+new=$PWD/src``); the shadow import's log line (lock time, rows and seconds per table) is printed.
+
 Usage: ``python benchmarks/bench_live_import.py [--lines 100000] [--clients 4] [--runs 3]
-[--modes none,shadow,direct] [--template DIR]``.
+[--modes none,shadow,direct] [--template DIR] [--tree NAME=SRC ...]``.
 """
 
 from __future__ import annotations
@@ -58,12 +62,16 @@ THINK_S = (2.0, 4.0)  # pause of a professional between two visits
 SEED = 20261203
 
 
+_tree: list[str] = []  # the source tree the maillage subprocesses run (--tree), if any
+
+
 def maillage(home: Path, *args: str, env: dict | None = None, **kw) -> subprocess.Popen:
     full_env = {
         **os.environ,
         "MAILLAGE_HOME": str(home),
         "MAILLAGE_DATABASE_URL": "",
         **(env or {}),
+        **({"PYTHONPATH": _tree[0]} if _tree else {}),
     }
     return subprocess.Popen([sys.executable, "-m", "maillage.cli", *args], env=full_env, **kw)
 
@@ -229,7 +237,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def one_run(template: Path, extract: Path, lines: int, mode: str, clients: int) -> dict:
+def one_run(
+    template: Path, extract: Path, lines: int, mode: str, clients: int, label: str = ""
+) -> dict:
+    label = label or mode
     home = Path(tempfile.mkdtemp(prefix="bench-live-"))
     try:
         shutil.copy(template / "secret_key", home / "secret_key")
@@ -277,12 +288,12 @@ def one_run(template: Path, extract: Path, lines: int, mode: str, clients: int) 
         server.wait(timeout=30)
         after = count_rpps(db)
         during = [s for s in rec.samples if t0 <= s[1] <= t1]
-        result = {"mode": mode, "import_s": t1 - t0, "import_rc": imp.returncode,
+        result = {"mode": label, "import_s": t1 - t0, "import_rc": imp.returncode,
                   "rpps_people_added": after[0] - before[0],
                   "rpps_roles_added": after[1] - before[1], "kinds": {}}  # fmt: skip
         if imp.returncode != 0:
             result["import_error"] = import_err[-500:]
-        shadow = re.search(r"shadow import: (.*?) \(", import_err)
+        shadow = re.search(r"shadow import: (.*)", import_err)
         result["shadow"] = shadow.group(1) if shadow else ""
         for kind in ("login", "proposal", "review", "all"):
             rows = [s for s in during if kind == "all" or s[0] == kind]
@@ -307,6 +318,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--modes", default="none,shadow,direct")
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=SRC")
     parser.add_argument(
         "--template", help="site folder: built there if missing, reused (and kept) if present"
     )
@@ -323,15 +335,22 @@ def main() -> None:
         write_extract(template / "maillage.sqlite3", extract, args.lines)
         print(f"extract: {args.lines} lines, {extract.stat().st_size / 1e6:.1f} MB, "
               f"{time.perf_counter() - t:.0f} s", file=sys.stderr)  # fmt: skip
+    trees = [tuple(t.split("=", 1)) for t in args.tree] or [("", "")]
+    combos = [
+        (mode, name, src, f"{mode}@{name}" if name else mode)
+        for mode in args.modes.split(",")
+        for name, src in (trees[:1] if mode == "none" else trees)
+    ]
     results = []
     try:
         for run in range(args.runs):
-            for mode in args.modes.split(","):
-                r = one_run(template, extract, args.lines, mode, args.clients)
+            for mode, _name, src, label in combos:
+                _tree[:] = [src] if src else []
+                r = one_run(template, extract, args.lines, mode, args.clients, label)
                 results.append(r)
                 a = r["kinds"]["all"]
                 print(
-                    f"run {run + 1} {mode:6s}: import {r['import_s']:.0f} s rc={r['import_rc']} "
+                    f"run {run + 1} {label:6s}: import {r['import_s']:.0f} s rc={r['import_rc']} "
                     f"(+{r['rpps_people_added']} practitioners, +{r['rpps_roles_added']} roles); "
                     f"{a['n']} requests during import, errors {a['errors']}, p50 {a['p50']:.3f} s, "
                     f"p95 {a['p95']:.3f} s, max {a['max']:.2f} s "
@@ -348,7 +367,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)  # a template built here, and its extract
     print("\nmedians over runs")
-    for mode in args.modes.split(","):
+    for _mode, _name, _src, mode in combos:
         rs = [r for r in results if r["mode"] == mode]
         for kind in ("login", "proposal", "review", "all"):
             ks = [r["kinds"][kind] for r in rs]

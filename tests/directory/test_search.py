@@ -482,6 +482,133 @@ def test_reindex_all_is_idempotent(demo_db):
     assert run(text="apresreindex").items[0].object_id == role.id
 
 
+def _entry_writes(queries) -> list[str]:
+    """The statements among ``queries`` that write the entry table."""
+    table = SearchEntry._meta.db_table
+    return [
+        q["sql"]
+        for q in queries
+        if table in q["sql"]
+        and q["sql"].lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+    ]
+
+
+def test_reindex_all_of_an_unchanged_directory_writes_nothing(demo_db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from maillage.directory.search.index import SearchChange, SearchSnapshot
+
+    reindex_all()  # in line with the directory
+    before = list(SearchEntry.objects.order_by("id").values_list())
+    changes = list(SearchChange.objects.values_list("id", "stamp"))
+    snapshots = SearchSnapshot.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        report = reindex_all()
+    assert _entry_writes(queries.captured_queries) == []
+    assert list(SearchEntry.objects.order_by("id").values_list()) == before
+    # No change logged, no snapshot rewritten: every process keeps its engine.
+    assert list(SearchChange.objects.values_list("id", "stamp")) == changes
+    assert SearchSnapshot.objects.count() == snapshots
+    assert report.counts["structures"] == Organization.objects.count()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT total_changes()")
+            total = cursor.fetchone()[0]
+            reindex_all()
+            cursor.execute("SELECT total_changes()")
+            assert cursor.fetchone()[0] == total  # not one row written, in any table
+
+
+def test_reindex_all_updates_changed_entries_in_place(demo_db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    kept = make_role("Gardee", "Anne", LANGRES)
+    renamed = make_role("Avantrenommage", "Paul", LANGRES)
+    dropped = make_role("Supprimee", "Zoe", CHAUMONT)
+    reindex_all()
+    before = {(k, o): i for i, k, o in SearchEntry.objects.values_list("id", "kind", "object_id")}
+    # Changes made without telling the index (as an import on the snapshot does).
+    Practitioner.objects.filter(id=renamed.practitioner_id).update(family_name="Apresrenommage")
+    PractitionerRole.objects.filter(id=dropped.id).update(active=False)
+    added = make_role("Nouvelle", "Ida", CHAUMONT)
+    SearchEntry.objects.filter(kind="role", object_id=added.id).delete()  # not indexed yet
+    with CaptureQueriesContext(connection) as queries:
+        reindex_all()
+    after = {(k, o): i for i, k, o in SearchEntry.objects.values_list("id", "kind", "object_id")}
+    # The renamed entry keeps its id, with the new title; every other entry keeps its id.
+    assert entry_of(renamed).id == before["role", renamed.id]
+    assert entry_of(renamed).title == "Paul Apresrenommage"
+    assert entry_of(kept).id == before["role", kept.id]
+    del before["role", dropped.id]
+    assert {key: after[key] for key in before} == before
+    # The entry of the role gone is deleted; the new one gets an id above every earlier one.
+    assert set(after) - set(before) == {("role", added.id)}
+    assert after["role", added.id] > max(before.values())
+    # Statements writing entries: the renamed one rewritten, the new one, the one gone.
+    writes = _entry_writes(queries.captured_queries)
+    assert 1 <= len(writes) <= 4, writes
+    assert [e.title for e in run(text="paul apresrenommage").items] == ["Paul Apresrenommage"]
+
+
+def test_an_engine_loaded_before_a_full_reindex_ends_as_a_fresh_one(demo_db):
+    from maillage.directory.search import service as search_module
+
+    renamed = make_role("Renommee", "Avantprenom", LANGRES)
+    dropped = make_role("Disparue", "Lou", CHAUMONT)
+    reindex_all()
+    queries = [
+        {"text": "avantprenom"},
+        {"text": "apresprenom renommee"},
+        {"text": "lou disparue"},
+        {"text": "ajoutee"},
+        {"text": "generaliste", "commune": CHAUMONT},
+        {"text": "pharmacie langres"},
+        {"profession": "infirmier", "near": "Chaumont", "radius_km": 20.0},
+    ]
+    assert run(**queries[0]).total == 1  # this process's engine is loaded
+    loaded = search_module._state
+    Practitioner.objects.filter(id=renamed.practitioner_id).update(given_name="Apresprenom")
+    PractitionerRole.objects.filter(id=dropped.id).delete()
+    added = make_role("Ajoutee", "Nina", CHAUMONT)
+    reindex_all()
+
+    def results() -> list[tuple[int, list[int]]]:
+        return [
+            (found.total, [e.id for e in found.items])
+            for found in (run(page_size=50, **q) for q in queries)
+        ]
+
+    patched = results()
+    assert search_module._state is not loaded
+    search_module._state = None  # a new process
+    assert results() == patched
+    assert patched[0][0] == 0 and patched[1][0] == 1 and patched[2][0] == 0
+    assert patched[3][1] == [entry_of(added).id]
+
+
+def test_a_change_logged_below_the_full_reindex_is_not_lost(demo_db):
+    """A review published while an import's full reindex ran on a shadow copy: its change row
+    lands below the import's full change, and the import's snapshot does not hold it."""
+    from maillage.directory.search import service as search_module
+    from maillage.directory.search.index import SearchChange
+
+    role = make_role("Pendantimport", "Alix", LANGRES)
+    SearchEntry.objects.filter(kind="role", object_id=role.id).delete()
+    reindex_all()  # adds it back: a full change, with its snapshot
+    full = SearchChange.objects.get(full=True)
+    # What the shadow apply leaves: the entry of the publication, its change below the full one.
+    Practitioner.objects.filter(id=role.practitioner_id).update(given_name="Publiee")
+    old = entry_of(role).id
+    SearchEntry.objects.filter(id=old).delete()
+    reindex_objects([role])  # the new entry (a new id) and a change above the full one…
+    SearchChange.objects.exclude(id=full.id).update(id=full.id - 1)  # … moved below it
+    search_module._state = None  # a new process
+    assert [e.object_id for e in run(text="publiee pendantimport").items] == [role.id]
+    assert run(text="alix pendantimport").total == 0
+
+
 def test_reindex_objects_follows_changes_and_deletions(demo_db):
     role = make_role("Avantchangement", "Rose", LANGRES)
     person = role.practitioner

@@ -21,12 +21,14 @@ Why it is built this way (details in ``docs/search.md``):
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
 import time
 import unicodedata
 import uuid
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -43,6 +45,7 @@ from django.db.models import Min
 
 from maillage.directory.search.engine import (
     COLUMNS,
+    KINDS,
     RANK_LIMIT,
     Criteria,
     Engine,
@@ -75,6 +78,8 @@ __all__ = [
     "query_text",
     "tokens",
 ]
+
+log = logging.getLogger(__name__)
 
 PARIS = ZoneInfo("Europe/Paris")
 MAX_PAGE_SIZE = 100
@@ -357,7 +362,11 @@ def _load_all() -> _State:
     # The change cursor first: a change committed while the entries are read is applied again
     # at the next search (adding and removing entries is idempotent), never missed.
     full = SearchChange.objects.filter(full=True).order_by("-id").values_list("id", "stamp").first()
-    snapshot = SearchSnapshot.objects.filter(change_id=full[0] if full else None)
+    # A full reindex restarts the log, so a change below it was written by another process while
+    # that reindex ran on a shadow copy (a review published during an import, carried over by
+    # maillage.shadow): the snapshot does not hold it, the entries do. Build from them then.
+    stale = full is not None and SearchChange.objects.filter(id__lt=full[0]).exists()
+    snapshot = SearchSnapshot.objects.filter(change_id=full[0] if full and not stale else None)
     parts = {part: bytes(data) for part, data in snapshot.values_list("part", "data")}
     if parts:
         change_id, stamp = full
@@ -1357,47 +1366,82 @@ def _insert(table_model, columns: tuple[str, ...], rows: list[tuple]) -> None:
 
 
 def reindex_all() -> ImportReport:
-    """Rebuild the whole index from the directory, in one transaction.
+    """Bring the whole index in line with the directory, in one transaction.
 
     Entries: active practitioner roles that have a place, FINESS (and other) organizations,
-    schemes and healthcare services. Written without model instances (COPY / executemany);
-    the change log restarts with one "full" change, so every process reloads its engine, from
-    the snapshot of it saved here.
+    schemes and healthcare services. Every entry is rebuilt in memory and compared with the row
+    of the same (kind, object_id): an identical row is left alone, a changed one is rewritten
+    **under its id**, a new one gets an id above every earlier one, and the rows of objects gone
+    are deleted. So a national import that adds 100,000 roles writes 100,000 entries, not the
+    whole index again: the shadow import (:mod:`maillage.shadow`) carries only those rows to the
+    live database, and entry ids stay stable. Rows are compared by a hash of their values (one
+    64-bit number per entry kept in memory, not the rows).
+
+    When any entry changed, the change log restarts with one "full" change and the engine built
+    from the new entries is saved with it (:class:`~.index.SearchSnapshot`): every process reloads
+    that engine, exactly what a fresh process builds. When nothing changed nothing is written,
+    and the processes keep their engine.
     """
     start = time.perf_counter()
     report = ImportReport("index")
     communes = _commune_table()
-    q = connection.ops.quote_name
     with transaction.atomic():
         _lock_index_writes()
-        with connection.cursor() as cursor:
-            for model in (SearchSnapshot, SearchEntry, SearchChange):
-                cursor.execute(f"DELETE FROM {q(model._meta.db_table)}")
-            if connection.vendor == "sqlite":  # a bigger page cache for the unique index
+        if connection.vendor == "sqlite":  # a bigger page cache for the unique index
+            with connection.cursor() as cursor:
                 cursor.execute("PRAGMA cache_size = -262144")
-        entry_rows: list[tuple] = []
-        counts: Counter[str] = Counter()
-        words = 0
+        keys, ids, hashes = _entry_hashes()
+        seen = np.zeros(len(keys), dtype=bool)
         next_id = _next_entry_id()
+        counts: Counter[str] = Counter()
+        written: Counter[str] = Counter()
+        words = 0
+        chunk: list[tuple] = []
+
+        def flush() -> None:
+            nonlocal next_id
+            if not chunk:
+                return
+            wanted = np.fromiter((_entry_key(r[1], r[2]) for r in chunk), np.int64, len(chunk))
+            digest = np.fromiter((hash(r[1:]) for r in chunk), np.int64, len(chunk))
+            at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+            found = (keys[at] == wanted) if len(keys) else np.zeros(len(chunk), dtype=bool)
+            seen[at[found]] = True
+            changed = found & (hashes[at] != digest) if len(keys) else found
+            rows = []
+            for i in np.flatnonzero(changed).tolist():
+                rows.append((int(ids[at[i]]), *chunk[i][1:]))
+            _delete_entries([r[0] for r in rows])
+            written["modifiées"] += len(rows)
+            for i in np.flatnonzero(~found).tolist():
+                rows.append((next_id, *chunk[i][1:]))
+                next_id += 1
+                written["ajoutées"] += 1
+            _insert(SearchEntry, _ENTRY_COLUMNS, rows)
+            chunk.clear()
+
         for docs in (_scheme_docs(), _organization_docs(), _service_docs(), _role_docs()):
             for doc in docs:
-                entry_rows.append(doc.row(next_id, communes))
+                chunk.append(doc.row(0, communes))
                 words += len(doc.name_words)
                 counts[doc.kind] += 1
-                next_id += 1
-                if len(entry_rows) >= 100_000:
-                    _insert(SearchEntry, _ENTRY_COLUMNS, entry_rows)
-                    entry_rows.clear()
-        _insert(SearchEntry, _ENTRY_COLUMNS, entry_rows)
-        with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), [SearchEntry]):
-                cursor.execute(sql)
-        change = SearchChange.objects.create(stamp=uuid.uuid4().hex, full=True)
-        engine = Engine.build(_read_entries(0))
-        SearchSnapshot.objects.bulk_create(
-            SearchSnapshot(change=change, part=part, data=data)
-            for part, data in engine.dump().items()
-        )
+                if len(chunk) >= 100_000:
+                    flush()
+        flush()
+        gone = ids[~seen].tolist()
+        _delete_entries(gone)
+        written["supprimées"] = len(gone)
+        if written["ajoutées"]:
+            with connection.cursor() as cursor:
+                for sql in connection.ops.sequence_reset_sql(no_style(), [SearchEntry]):
+                    cursor.execute(sql)
+        if sum(written.values()):
+            _save_full_change()
+    log.debug(
+        "search index: %s entries unchanged, %s",
+        len(keys) - written["modifiées"] - written["supprimées"],
+        ", ".join(f"{n} {label}" for label, n in written.items()),
+    )
     labels = {"role": "activités", "organization": "structures", "scheme": "dispositifs",
               "service": "services"}  # fmt: skip
     for kind, label in labels.items():
@@ -1405,6 +1449,56 @@ def reindex_all() -> ImportReport:
     report.counts["mots indexés"] = words
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _entry_key(kind: str, object_id: int) -> int:
+    """(kind, object id) as one sortable integer."""
+    return KINDS.index(kind) << 48 | object_id
+
+
+def _entry_hashes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every entry's (kind, object id) key, id and hash of its values, sorted by key."""
+    q = connection.ops.quote_name
+    columns = ", ".join(q(c) for c in _ENTRY_COLUMNS)
+    keys, ids, hashes = array("q"), array("q"), array("q")  # 24 bytes an entry
+    with connection.chunked_cursor() as cursor:  # server-side on PostgreSQL: rows in batches
+        cursor.execute(f"SELECT {columns} FROM {q(SearchEntry._meta.db_table)}")
+        while rows := cursor.fetchmany(20_000):
+            for row in rows:
+                keys.append(_entry_key(row[1], row[2]))
+                ids.append(row[0])
+                hashes.append(hash(row[1:]))
+    key_array = np.frombuffer(keys, dtype=np.int64)
+    order = np.argsort(key_array, kind="stable")
+    return (
+        key_array[order],
+        np.frombuffer(ids, dtype=np.int64)[order],
+        np.frombuffer(hashes, dtype=np.int64)[order],
+    )
+
+
+def _delete_entries(entry_ids: list[int]) -> None:
+    q = connection.ops.quote_name
+    table = q(SearchEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(entry_ids), 900):
+            batch = entry_ids[start : start + 900]
+            marks = ", ".join(["%s"] * len(batch))
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks})", batch)
+
+
+def _save_full_change() -> None:
+    """Restart the change log with one "full" change and save the engine of the entries with it
+    (every process reloads it at its next search)."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in (SearchSnapshot, SearchChange):
+            cursor.execute(f"DELETE FROM {q(model._meta.db_table)}")
+    change = SearchChange.objects.create(stamp=uuid.uuid4().hex, full=True)
+    engine = Engine.build(_read_entries(0))
+    SearchSnapshot.objects.bulk_create(
+        SearchSnapshot(change=change, part=part, data=data) for part, data in engine.dump().items()
+    )
 
 
 def _next_entry_id() -> int:
