@@ -342,7 +342,7 @@ def test_cpts_territory_bundle_round_trips_through_the_annuaire_reader(tmp_path,
     read = read_annuaire_bundle(path)
     assert len(read.practitioners) == len(people)
     assert len(read.roles) == roles_in.count()
-    assert set(read.roles["profession_code"].dropna()) <= {"10", "40", "50", "60", "91"}
+    assert set(read.roles["profession_code"].dropna()) <= {"10", "40", "50", "60", "70", "91"}
     assert read.practitioners["rpps"].str.startswith("99").all()
     finess_in = Organization.objects.filter(commune_id__in=communes, finess_et__isnull=False)
     assert set(read.organizations["finess"].dropna()) >= set(

@@ -76,3 +76,18 @@ def test_epci_figures_and_access_times(demo_db):
     hospitals = {e["category_code"]: e["count"] for e in f["establishments"]}
     assert hospitals.get("355", 0) >= 1
     assert f["synthesis"] and "60 communes" in f["synthesis"][0]
+
+
+def test_pharmacies_are_the_real_finess_officines_beside_cartosante(demo_db):
+    from maillage.directory.models import Organization
+
+    f = compute(resolve("departement:52"))
+    pharmacies = f["offer"]["pharmacie"]
+    real = Organization.objects.filter(category_code="620", commune__departement_id="52")
+    assert pharmacies["count"] == real.count() > 50 and pharmacies["synthetic"] is False
+    assert pharmacies["density_10k"] == pytest.approx(
+        real.count() / f["population"] * 1e4, abs=0.01
+    )
+    assert pharmacies["density_10k_departement"] is not None  # CartoSanté, per bassin de vie
+    nearest = next(t for t in f["access_times"] if t["key"] == "pharmacy")
+    assert nearest["mean_minutes"] > 0

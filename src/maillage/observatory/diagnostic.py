@@ -38,7 +38,11 @@ INSEE_COUNTS = {
 CARTOSANTE_DENSITIES = {
     "sage_femme": "midwife_density_2024",
     "orthophoniste": "speech_therapist_density_2024",
+    "pharmacie": "pharmacy_density_2024",
 }
+#: FINESS category of the officines (pharmacies d'officine): real establishments, so the offer
+#: counts them from FINESS, not from people.
+FINESS_PHARMACY = "620"
 
 
 def _num(value: float | None, digits: int = 2) -> float | None:
@@ -207,6 +211,22 @@ def _offer(communes: pd.DataFrame, main: str, dep: str, region: str) -> tuple[di
             )  # fmt: skip
         row.update(_reference_densities(key, dep, region))
         offer[key] = row
+    # Pharmacies: the officines of FINESS (real), beside CartoSanté's density per bassin de vie.
+    codes = list(communes.index)
+    in_territory = Organization.objects.filter(category_code=FINESS_PHARMACY, commune_id__in=codes)
+    n = in_territory.count()
+    offer["pharmacie"] = {
+        "label": "Pharmacies (officines)",
+        "count": n,
+        "count_main_commune": in_territory.filter(commune_id=main).count(),
+        "share_55_plus": None,
+        "share_60_plus": None,
+        "share_65_plus": None,
+        "density_10k": _num(n / population * 10_000 if population else None),
+        "synthetic": False,
+        "source": "FINESS (officines, catégorie 620)",
+        **_reference_densities("pharmacie", dep, region),
+    }
     return offer, any_synthetic
 
 
