@@ -216,6 +216,8 @@ LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]  # the interface is written in French only
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
+# The French catalogue (plural forms), compiled from src/maillage/locale by maillage.i18n
+LOCALE_PATHS = [DATA_HOME / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.apps import AppConfig
 
 
@@ -6,4 +8,10 @@ class WebConfig(AppConfig):
     verbose_name = "Interface web"
 
     def ready(self) -> None:
+        from django.conf import settings
+
+        from maillage.i18n import compile_catalogues
         from maillage.web import checks  # noqa: F401 - registers the deployment checks
+
+        # the French catalogue (plural forms) compiled into the data folder, if it changed
+        compile_catalogues(Path(settings.LOCALE_PATHS[0]))
