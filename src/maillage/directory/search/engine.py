@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 KINDS = ("role", "organization", "scheme", "service")
 #: The SearchEntry columns an engine is built from, in this order.
@@ -158,15 +160,22 @@ class Terms:
     """Name words: a sorted vocabulary and, for each word, the positions of its entries."""
 
     def __init__(self, words: pd.Series, first_position: int = 0) -> None:
-        texts = words.tolist()  # each: words between single spaces, or ""
-        lengths = np.fromiter(
-            (t.count(" ") + 1 if t else 0 for t in texts), dtype=np.int64, count=len(texts)
-        )
-        flat = " ".join(texts).split()
-        positions = np.repeat(np.arange(len(texts), dtype=np.int64) + first_position, lengths)
-        codes, uniques = pd.factorize(np.array(flat, dtype=object), sort=True)
+        # Each text: words between single spaces, or "". Split in Arrow memory: a national
+        # index has millions of words, which as Python strings cost hundreds of megabytes.
+        texts = pa.array(words, type=pa.string(), from_pandas=True)
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        lists = pc.split_pattern(texts, " ")
+        flat = pc.list_flatten(lists)
+        kept = pc.not_equal(flat, "")
+        flat = flat.filter(kept)
+        parents = pc.list_parent_indices(lists).filter(kept)
+        positions = parents.to_numpy().astype(np.int64) + first_position
+        uniques = pc.unique(flat)
+        uniques = uniques.take(pc.sort_indices(uniques))  # code point order, as sorted()
+        codes = pc.index_in(flat, value_set=uniques).to_numpy().astype(np.int64)
         order = np.argsort(codes, kind="stable")
-        self.words: list[str] = list(uniques)
+        self.words: list[str] = uniques.to_pylist()
         self.postings = positions[order].astype(np.int32)
         counts = np.bincount(codes, minlength=len(uniques)) if len(codes) else np.zeros(0, int)
         self.start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
