@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.utils import timezone
 
 from maillage.directory.imports.common import (
@@ -130,6 +132,7 @@ def import_rpps(path: Path, *, block_size: int = BLOCK_LINES) -> ImportReport:
         report.skipped["activités sans lieu localisable"] = skipped
         # The search index follows: whole when the extract is large, else what it touched.
         if roles.lines > 50_000:
+            del places, roles, old_roles, orgs, communes  # the index build needs the memory
             search.reindex_all()
         else:
             person_ids = roles.person_ids()
@@ -145,24 +148,42 @@ def _place_key(name: str, address: str, commune: str) -> str:
 
 
 class _Places:
-    """The RPPS places of practice, by (stored name, address, commune) joined in one string (a
-    tuple of three strings costs twice as much, and the national extract has hundreds of
-    thousands of places); new places are created block by block."""
+    """The RPPS places of practice, by (stored name, address, commune) joined in one string, in
+    an Arrow array beside their ids (the national extract has about a million places: as a dict
+    of Python strings they would cost several times more); new places are created block by
+    block."""
 
     def __init__(self, now) -> None:
         self.now = now
-        self.known: dict[str, int] = {}
+        self.keys = pa.array([], pa.string())
+        self.place_ids = np.empty(0, dtype=np.int64)
         self.last = self._load(0)
 
     def _load(self, after: int) -> int:
-        last = after
+        """Append the places above id ``after``; return the highest id known."""
         rows = Location.objects.filter(source=Source.RPPS, id__gt=after).values_list(
             "id", "name", "address", "commune_id"
         )
+        keys: list[str] = []
+        ids: list[int] = []
+        chunks, id_chunks = [self.keys], [self.place_ids]
         for i, n, a, c in rows.iterator(chunk_size=20_000):
-            self.known[_place_key(n, a, c)] = i
-            last = max(last, i)
-        return last
+            keys.append(_place_key(n, a, c))
+            ids.append(i)
+            if len(keys) >= 100_000:
+                chunks.append(pa.array(keys, pa.string()))
+                id_chunks.append(np.asarray(ids, dtype=np.int64))
+                keys, ids = [], []
+        chunks.append(pa.array(keys, pa.string()))
+        id_chunks.append(np.asarray(ids, dtype=np.int64))
+        self.keys = pa.concat_arrays(chunks)
+        self.place_ids = np.concatenate(id_chunks)
+        return max(after, int(self.place_ids.max())) if len(self.place_ids) else after
+
+    def _find(self, keys: list[str | None]) -> np.ndarray:
+        """The position in ``self.keys`` of each key, -1 when unknown (or None)."""
+        found = pc.index_in(pa.array(keys, pa.string()), value_set=self.keys)
+        return pc.fill_null(found, -1).to_numpy().astype(np.int64)
 
     def ids(self, stored, addresses, commune_codes, postal, communes) -> list[int | None]:
         """The place id of each line (None: no commune known), creating the missing places."""
@@ -170,11 +191,12 @@ class _Places:
             _place_key(name, address, code) if code in communes else None
             for name, address, code in zip(stored, addresses, commune_codes, strict=True)
         ]
+        at = self._find(keys)
         new_places: dict[str, tuple] = {}
-        for key, name, address, code, postal_code in zip(
-            keys, stored, addresses, commune_codes, postal, strict=True
+        for key, known, name, address, code, postal_code in zip(
+            keys, (at >= 0).tolist(), stored, addresses, commune_codes, postal, strict=True
         ):
-            if key is not None and key not in self.known and key not in new_places:
+            if key is not None and not known and key not in new_places:
                 _n, lat, lon = communes[code]
                 new_places[key] = (name[:250], address[:300], postal_code[:5], code, lat, lon,
                                    Source.RPPS, False, False, self.now)  # fmt: skip
@@ -204,7 +226,9 @@ class _Places:
                 new_places.values(),
             )
             self.last = self._load(self.last)
-        return [None if key is None else self.known.get(key) for key in keys]
+            at = self._find(keys)
+        ids = self.place_ids[np.maximum(at, 0)].tolist()
+        return [None if a < 0 else i for a, i in zip(at.tolist(), ids, strict=True)]
 
 
 _EXACT = ["pid", "org", "loc", "prof", "spec", "mode"]
