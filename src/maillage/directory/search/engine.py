@@ -26,7 +26,7 @@ import bisect
 import io
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -352,19 +352,21 @@ class Engine:
     def dump(self) -> dict[str, bytes]:
         """The engine as named byte strings (numpy ``.npy`` arrays, JSON word lists); only for
         an engine built whole (nothing appended)."""
+        return dict(self.dump_parts())
+
+    def dump_parts(self) -> Iterator[tuple[str, bytes]]:
+        """:meth:`dump`, one part at a time (a national index is hundreds of megabytes whole)."""
         if self.appended:
             raise ValueError("only an engine built whole can be saved")
         arrays = {name: getattr(self, name) for name in self._STORED}
         arrays["terms.postings"], arrays["terms.start"] = self.terms.postings, self.terms.start
-        out = {}
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.save(buffer, array, allow_pickle=False)
-            out[name] = buffer.getvalue()
+            yield name, buffer.getvalue()
         for name, codes in self.codes.items():
-            out[f"codes.{name}"] = json.dumps(codes.values).encode()
-        out["terms.words"] = json.dumps(self.terms.words).encode()
-        return out
+            yield f"codes.{name}", json.dumps(codes.values).encode()
+        yield "terms.words", json.dumps(self.terms.words).encode()
 
     @classmethod
     def load(cls, parts: dict[str, bytes]) -> Engine:

@@ -1084,10 +1084,8 @@ def reindex_all() -> ImportReport:
                 cursor.execute(sql)
         change = SearchChange.objects.create(stamp=uuid.uuid4().hex, full=True)
         engine = Engine.build(_read_entries(0))
-        SearchSnapshot.objects.bulk_create(
-            SearchSnapshot(change=change, part=part, data=data)
-            for part, data in engine.dump().items()
-        )
+        for part, data in engine.dump_parts():  # one at a time: bounded memory
+            SearchSnapshot.objects.create(change=change, part=part, data=data)
     labels = {"role": "activités", "organization": "structures", "scheme": "dispositifs",
               "service": "services"}  # fmt: skip
     for kind, label in labels.items():
