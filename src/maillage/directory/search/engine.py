@@ -170,13 +170,15 @@ class Terms:
         kept = pc.not_equal(flat, "")
         flat = flat.filter(kept)
         parents = pc.list_parent_indices(lists).filter(kept)
-        positions = parents.to_numpy().astype(np.int64) + first_position
+        del lists, texts, kept
         uniques = pc.unique(flat)
         uniques = uniques.take(pc.sort_indices(uniques))  # code point order, as sorted()
-        codes = pc.index_in(flat, value_set=uniques).to_numpy().astype(np.int64)
+        codes = pc.index_in(flat, value_set=uniques).to_numpy()  # int32: postings are int32
+        del flat
         order = np.argsort(codes, kind="stable")
         self.words: list[str] = uniques.to_pylist()
-        self.postings = positions[order].astype(np.int32)
+        self.postings = parents.to_numpy().astype(np.int32)[order] + np.int32(first_position)
+        del parents, order
         counts = np.bincount(codes, minlength=len(uniques)) if len(codes) else np.zeros(0, int)
         self.start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
