@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -101,14 +102,19 @@ def test_fhir_reimport_keeps_role_ids_and_published_edits(demo_db, tmp_path):
     assert role.active is False and role.accepts_new_patients is True
 
 
-def test_rpps_reimport_keeps_role_ids_and_published_edits(demo_db, tmp_path):
-    """Same ids and URLs after a re-import; a published "accepts new patients" edit stays."""
+@pytest.mark.parametrize("block_size", [None, 1, 3])
+def test_rpps_reimport_keeps_role_ids_and_published_edits(demo_db, tmp_path, block_size):
+    """Same ids and URLs after a re-import; a published "accepts new patients" edit stays.
+    Also in tiny blocks: a practitioner's lines then span blocks, and the role that moved is
+    matched only once the whole file has been read."""
     from django.contrib.auth import get_user_model
+
+    run = import_rpps if block_size is None else partial(import_rpps, block_size=block_size)
 
     from maillage.accounts.models import Profile, Role
     from maillage.directory import review
 
-    import_rpps(RPPS)
+    run(RPPS)
     roles = PractitionerRole.objects.filter(source=Source.RPPS)
     before = dict(roles.values_list("id", "practitioner__rpps"))
     coordinator = get_user_model().objects.create_user("coord", password="x-Secret-123")
@@ -117,7 +123,7 @@ def test_rpps_reimport_keeps_role_ids_and_published_edits(demo_db, tmp_path):
     proposal = review.propose(coordinator, gp, {"accepts_new_patients": True})
     review.publish(coordinator, proposal)
 
-    import_rpps(RPPS)  # the same file
+    run(RPPS)  # the same file
     assert dict(roles.values_list("id", "practitioner__rpps")) == before
     gp.refresh_from_db()
     assert gp.accepts_new_patients is True
@@ -139,7 +145,7 @@ def test_rpps_reimport_keeps_role_ids_and_published_edits(demo_db, tmp_path):
         out.append("|".join(cells))
     updated = tmp_path / "PS_LibreAcces_Personne_activite.txt"
     updated.write_text("\n".join(out) + "\n", encoding="utf-8")
-    import_rpps(updated)
+    run(updated)
     gp.refresh_from_db()
     assert gp.mode_code == "S" and gp.accepts_new_patients is True
     after = dict(roles.values_list("id", "practitioner__rpps"))
@@ -198,6 +204,50 @@ def test_conflicting_duplicate_rpps_lines(demo_db, tmp_path):
     message = str(excinfo.value)
     assert f"ligne {len(lines) + 1}" in message and "la ligne 2 indique" in message
     assert not _real().exists()
+
+
+def test_a_bad_line_in_a_later_block_writes_nothing(demo_db, tmp_path):
+    """Read in blocks of two lines, the earlier blocks' practitioners, places and roles are
+    written before the last line is read; its name disagrees with the identifier's first line
+    (six blocks earlier): refused, naming both lines, and everything is rolled back."""
+    from maillage.directory.models import Location
+
+    import_rpps(RPPS)
+    before = _snapshot()
+    lines = RPPS.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("|")
+    family = header.index("Nom d'exercice")
+    changed = []
+    for line in lines[1:]:  # every practitioner moves: the earlier blocks update and insert
+        cells = line.split("|")
+        cells[header.index("Libellé Voie (coord. structure)")] = "RUE NOUVELLE"
+        changed.append("|".join(cells))
+    copy = changed[0].split("|")
+    copy[family] = "AUTRE"
+    path = tmp_path / "PS_LibreAcces_Personne_activite.txt"
+    path.write_text("\n".join([lines[0], *changed, "|".join(copy)]) + "\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as excinfo:
+        import_rpps(path, block_size=2)
+    message = str(excinfo.value)
+    assert f"ligne {len(lines) + 1}" in message and "la ligne 2 indique" in message
+    assert repr("Nom d'exercice") in message
+    assert _snapshot() == before
+    assert not Location.objects.filter(address__contains="RUE NOUVELLE").exists()
+    # the same file without its last line goes through
+    path.write_text("\n".join([lines[0], *changed]) + "\n", encoding="utf-8")
+    import_rpps(path, block_size=2)
+    assert Location.objects.filter(address__contains="RUE NOUVELLE").exists()
+    assert _snapshot() != before
+
+
+def _snapshot():
+    from maillage.directory.models import Location
+
+    return (
+        sorted(_real().values_list("id", "rpps", "family_name", "updated_at")),
+        sorted(PractitionerRole.objects.values_list("id", "location_id", "updated_at")),
+        Location.objects.count(),
+    )
 
 
 def test_reimporting_our_own_fhir_export_duplicates_nothing(demo_db, tmp_path):

@@ -170,3 +170,59 @@ def test_truncated_gzip(truncated_gzip):
     path = truncated_gzip(EXTRACT, "extract.txt.gz")
     with pytest.raises(DataFormatError, match="fichier gzip complet"):
         rpps.read_rpps_activities(path)
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 5, 100])
+def test_blocks_make_the_same_frame(block_size):
+    whole = rpps.read_rpps_activities(EXTRACT)
+    blocks = list(rpps.iter_rpps_activities(EXTRACT, block_size=block_size))
+    assert [len(block) for block in blocks[:-1]] == [block_size] * (len(blocks) - 1)
+    assert len(blocks) == -(-len(whole) // block_size)  # 12 lines
+    pd.testing.assert_frame_equal(pd.concat(blocks, ignore_index=True), whole)
+
+
+def test_error_in_a_later_block_names_its_line_in_the_file(tmp_path):
+    lines = extract_lines()
+    lines[10] = replace_field(lines[10], 35, "5200", sep="|")  # line 11, in the fourth block
+    path = write_lines(tmp_path / "extract.txt", lines)
+    read = []
+    with pytest.raises(DataFormatError) as info:
+        for block in rpps.iter_rpps_activities(path, block_size=3):
+            read.append(block)
+    check_error(info.value, path, line=11, column="Code postal (coord. structure)")
+    assert [len(block) for block in read] == [3, 3, 3]
+
+
+@pytest.mark.parametrize("column", ["Nom d'exercice", "Prénom d'exercice"])
+def test_a_name_that_differs_from_an_earlier_block_is_refused(tmp_path, column):
+    lines = extract_lines()
+    index = lines[0].split("|").index(column)
+    first = lines[1].split("|")
+    lines.append(replace_field(lines[1], index, "AUTRE", sep="|"))  # line 14, block 7
+    path = write_lines(tmp_path / "extract.txt", lines)
+    with pytest.raises(DataFormatError) as info:
+        for _block in rpps.iter_rpps_activities(path, block_size=2):
+            pass
+    message = check_error(info.value, path, line=len(lines), column=column)
+    assert f"de l'identifiant {first[1]} (la ligne 2 indique {first[index]!r})" in message
+    # the same name on a line of a later block is accepted
+    lines[-1] = replace_field(lines[1], 35, "52000", sep="|")
+    path = write_lines(tmp_path / "extract.txt", lines)
+    assert sum(len(b) for b in rpps.iter_rpps_activities(path, block_size=2)) == len(lines) - 1
+
+
+def test_encoding_error_in_a_later_chunk_names_its_line(tmp_path, monkeypatch):
+    from maillage.opendata import _validate
+
+    monkeypatch.setattr(_validate, "_STREAM_CHUNK", 8)  # a few lines at a time
+    path = tmp_path / "extract.txt"
+    path.write_bytes("a|b\n1|2\n3|4\n5|6\n7|Hélène\n".encode("cp1252"))
+    with pytest.raises(DataFormatError) as info:
+        list(_validate.stream_lines(path))
+    check_error(info.value, path, line=5, expected="Latin-1/CP1252")
+    path.write_bytes("a|b\n1|2\n3|4\n5|6\n7|Hélène\n".encode() + b"8|\x81\n")
+    with pytest.raises(DataFormatError) as info:
+        list(_validate.stream_lines(path))
+    check_error(info.value, path, line=6, expected="l'octet 0x81")
+    path.write_bytes("a|b\n1|Hélène\n".encode())
+    assert list(_validate.stream_lines(path)) == ["a|b\n", "1|Hélène\n"]

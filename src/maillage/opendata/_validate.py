@@ -34,8 +34,9 @@ import math
 import operator
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -144,13 +145,8 @@ def read_text(path: PathLike) -> str:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise DataFormatError(
-                path,
-                "un fichier gzip complet (le flux est tronqué ou corrompu : "
-                "téléchargez-le à nouveau)",
-                found=str(exc),
-            ) from None
+        except _GZIP_ERRORS as exc:
+            raise _gzip_error(path, exc) from None
     elif str(path).lower().endswith(".gz"):
         raise DataFormatError(
             path, "des données compressées par gzip (le nom finit par .gz)", found=raw[:16]
@@ -163,19 +159,26 @@ def read_text(path: PathLike) -> str:
         raise _encoding_error(path, raw, exc) from None
 
 
-def _encoding_error(path: PathLike, raw: bytes, exc: UnicodeDecodeError) -> DataFormatError:
-    line = raw.count(b"\n", 0, exc.start) + 1
+def _encoding_error(
+    path: PathLike,
+    raw: bytes,
+    exc: UnicodeDecodeError,
+    *,
+    lines_before: int = 0,
+    looks_legacy: Callable[[], bool] | None = None,
+) -> DataFormatError:
+    """The error for undecodable bytes. ``raw`` is the whole file, or (streaming) a run of
+    whole lines that follows ``lines_before`` lines; ``looks_legacy`` then says whether the
+    whole file decodes as CP1252 (by default: whether ``raw`` does)."""
+    line = lines_before + raw.count(b"\n", 0, exc.start) + 1
     line_start = raw.rfind(b"\n", 0, exc.start) + 1
     line_end = raw.find(b"\n", exc.start)
     line_end = len(raw) if line_end == -1 else line_end
     start = max(line_start, exc.start - 30)
     snippet = raw[start:line_end].decode("cp1252", errors="replace").rstrip("\r")
-    try:
-        raw.decode("cp1252")
-        looks_legacy = True
-    except UnicodeDecodeError:
-        looks_legacy = False
-    if looks_legacy:
+    if looks_legacy is None:
+        looks_legacy = partial(_decodes_as_cp1252, [raw])
+    if looks_legacy():
         expected = (
             "du texte UTF-8 ; ce fichier semble encodé en Latin-1/CP1252 (comme beaucoup de "
             "fichiers de données ouvertes français) : convertissez-le, par exemple iconv -f "
@@ -184,6 +187,78 @@ def _encoding_error(path: PathLike, raw: bytes, exc: UnicodeDecodeError) -> Data
     else:
         expected = f"du texte UTF-8 (l'octet 0x{raw[exc.start]:02x} n'est pas de l'UTF-8 valide)"
     return DataFormatError(path, expected, line=line, found=snippet)
+
+
+def _decodes_as_cp1252(chunks: Iterable[bytes]) -> bool:
+    try:
+        for chunk in chunks:
+            chunk.decode("cp1252")  # one byte per character: chunks decode independently
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_GZIP_ERRORS = (EOFError, OSError, zlib.error)
+_STREAM_CHUNK = 1 << 22  # bytes of whole lines decoded at once when streaming a file
+
+
+def _gzip_error(path: PathLike, exc: BaseException) -> DataFormatError:
+    return DataFormatError(
+        path,
+        "un fichier gzip complet (le flux est tronqué ou corrompu : téléchargez-le à nouveau)",
+        found=str(exc),
+    )
+
+
+def _raw_chunks(path: PathLike) -> Iterator[bytes]:
+    """The file's bytes in runs of whole lines (about 4 MB each): gunzipped if it is gzip data,
+    the BOM dropped (see :func:`read_text`)."""
+    with Path(path).open("rb") as handle:
+        magic = handle.read(2)
+        handle.seek(0)
+        if magic == b"\x1f\x8b":
+            stream: io.BufferedIOBase = gzip.GzipFile(fileobj=handle, mode="rb")
+        elif str(path).lower().endswith(".gz"):
+            raise DataFormatError(
+                path,
+                "des données compressées par gzip (le nom finit par .gz)",
+                found=handle.read(16),
+            )
+        else:
+            stream = handle
+        first = True
+        while True:
+            try:
+                lines = stream.readlines(_STREAM_CHUNK)
+            except _GZIP_ERRORS as exc:
+                raise _gzip_error(path, exc) from None
+            if not lines:
+                return
+            raw = b"".join(lines)
+            if first and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            first = False
+            yield raw
+
+
+def stream_lines(path: PathLike) -> Iterator[str]:
+    """The file's lines (line ends kept), read as :func:`read_text` reads it — gzip detected by
+    content, BOM dropped, strict UTF-8 with the same errors — without holding the whole file:
+    a few megabytes are decoded at a time."""
+    lines_before = 0
+    for raw in _raw_chunks(path):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _encoding_error(
+                path,
+                raw,
+                exc,
+                lines_before=lines_before,
+                looks_legacy=lambda: _decodes_as_cp1252(_raw_chunks(path)),
+            ) from None
+        lines_before += raw.count(b"\n")
+        yield from io.StringIO(text, newline="")
 
 
 # --- Delimited text ----------------------------------------------------------------------------
@@ -231,6 +306,49 @@ def read_csv_table(
     """
     text = read_text(path)
     kept: dict[str, int] = {}  # source column -> position among the kept fields
+    on_header = _header_check(path, columns, exact_header, kept)
+    rows, lines = _split_rows(path, text, sep, quoting, trailing_separator, on_header)
+    del text
+    table = _typed_table(path, columns, rows, lines, kept)
+    del rows
+    if unique:
+        check_unique(table, unique)
+    return table
+
+
+def iter_csv_tables(
+    path: PathLike,
+    columns: Sequence[Column],
+    *,
+    block_size: int,
+    sep: str = ",",
+    quoting: bool = True,
+    trailing_separator: bool = False,
+    exact_header: Sequence[Sequence[str]] | None = None,
+) -> Iterator[CsvTable]:
+    """:func:`read_csv_table` for files too large to hold: the file is streamed and validated
+    ``block_size`` rows at a time, each block a :class:`CsvTable` whose ``lines`` are the
+    absolute line numbers in the file (errors are the same as :func:`read_csv_table`'s, found
+    block by block). At least one block is yielded, empty for a file with only its header.
+    Checks that span blocks (like ``unique``) are the caller's.
+    """
+    kept: dict[str, int] = {}
+    on_header = _header_check(path, columns, exact_header, kept)
+    blocks = _row_blocks(
+        path, stream_lines(path), sep, quoting, trailing_separator, on_header, block_size
+    )
+    for rows, lines in blocks:
+        yield _typed_table(path, columns, rows, lines, kept)
+
+
+def _header_check(
+    path: PathLike,
+    columns: Sequence[Column],
+    exact_header: Sequence[Sequence[str]] | None,
+    kept: dict[str, int],
+) -> Callable[[list[str]], list[int]]:
+    """The ``on_header`` of :func:`_row_blocks`: checks the header, fills ``kept`` (source
+    column -> position among the kept fields) and returns the indexes of the fields to keep."""
 
     def on_header(header: list[str]) -> list[int]:
         if exact_header is not None:
@@ -240,12 +358,20 @@ def read_csv_table(
         kept.update({source: k for k, source in enumerate(wanted)})
         return [positions[source] for source in wanted]
 
-    rows, lines = _split_rows(path, text, sep, quoting, trailing_separator, on_header)
-    del text
+    return on_header
+
+
+def _typed_table(
+    path: PathLike,
+    columns: Sequence[Column],
+    rows: list[tuple[str, ...]],
+    lines: list[int],
+    kept: dict[str, int],
+) -> CsvTable:
+    """Check and type split rows (``lines``: their line numbers in the file)."""
     frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
     line_array = np.asarray(lines, dtype=np.int64)
     by_column = list(zip(*rows, strict=True)) if rows else [()] * len(kept)
-    del rows
     for column in columns:
         if column.source not in kept:  # a may_be_absent column of an older layout
             missing = _string_series([""] * len(line_array))
@@ -253,10 +379,7 @@ def read_csv_table(
             continue
         values = _string_series(by_column[kept[column.source]])
         frame[column.name] = _convert_text_column(path, column, values, line_array)
-    table = CsvTable(str(path), frame, line_array, {c.name: c.source for c in columns})
-    if unique:
-        check_unique(table, unique)
-    return table
+    return CsvTable(str(path), frame, line_array, {c.name: c.source for c in columns})
 
 
 def _string_series(values: Sequence[str]) -> pd.Series:
@@ -277,13 +400,29 @@ def _split_rows(
     trailing_separator: bool,
     on_header: Callable[[list[str]], list[int]],
 ) -> tuple[list[tuple[str, ...]], list[int]]:
-    """Split the text into rows, checking the field count of each against the header.
+    """Split the whole text into rows (see :func:`_row_blocks`), as one block."""
+    source = io.StringIO(text, newline="")
+    return next(_row_blocks(path, source, sep, quoting, trailing_separator, on_header, None))
+
+
+def _row_blocks(
+    path: PathLike,
+    source: Iterable[str],
+    sep: str,
+    quoting: bool,
+    trailing_separator: bool,
+    on_header: Callable[[list[str]], list[int]],
+    block_size: int | None,
+) -> Iterator[tuple[list[tuple[str, ...]], list[int]]]:
+    """Split lines into rows, checking the field count of each against the header; yield them
+    ``block_size`` rows at a time (all at once for None) with the file line of each row. At
+    least one block is yielded (empty when the file holds only its header).
 
     ``on_header`` checks the header and returns the indexes of the fields to keep, so that large
     files (a national RPPS extract has millions of lines) only hold the columns a reader uses.
     """
     reader = csv.reader(
-        io.StringIO(text, newline=""),
+        source,
         delimiter=sep,
         quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
         strict=True,
@@ -292,6 +431,7 @@ def _split_rows(
     pick: Callable[[list[str]], tuple[str, ...]] = _picker([])
     rows: list[tuple[str, ...]] = []
     lines: list[int] = []
+    yielded = False
     previous_end = 0
     try:
         for row in reader:
@@ -333,13 +473,18 @@ def _split_rows(
                 )
             rows.append(pick(row))
             lines.append(start)
+            if block_size is not None and len(rows) >= block_size:
+                yield rows, lines
+                yielded = True
+                rows, lines = [], []
     except csv.Error as exc:
         raise DataFormatError(
             path, "des guillemets bien formés", line=reader.line_num, found=str(exc)
         ) from None
     if width is None:
         raise DataFormatError(path, "une ligne d'en-tête (le fichier est vide)", line=1)
-    return rows, lines
+    if rows or not yielded:
+        yield rows, lines
 
 
 def _picker(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:

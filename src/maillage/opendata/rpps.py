@@ -15,8 +15,12 @@ ADELI before their move to the RPPS. Both are accepted; ``rpps`` is <NA> on ADEL
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._validate import (
     COMMUNE_CODE,
@@ -30,8 +34,9 @@ from ._validate import (
     SIRET_CODE,
     SIRET_CODE_TEXT,
     Column,
+    CsvTable,
     PathLike,
-    read_csv_table,
+    iter_csv_tables,
 )
 
 #: The header of ``PS_LibreAcces_Personne_activite_<date>.txt`` as published since 2022/2023.
@@ -207,6 +212,11 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Lines validated and returned at a time by :func:`iter_rpps_activities`: the national extract
+#: (about 1.2 million lines) is never held whole.
+BLOCK_LINES = 100_000
+
+
 def read_rpps_activities(path: PathLike) -> pd.DataFrame:
     """Professional activities from an RPPS ``PS_LibreAcces_Personne_activite`` extract.
 
@@ -222,17 +232,44 @@ def read_rpps_activities(path: PathLike) -> pd.DataFrame:
     ``structure_name`` falls back to the trade name. Empty fields are <NA>.
 
     Checked beyond the layout: identifier type and length agree (RPPS 11 digits, ADELI 9), the
-    national id is the type digit followed by the identifier, and a French address (no country
-    code, or 99100) has a 5-digit postal code.
+    national id is the type digit followed by the identifier, a French address (no country
+    code, or 99100) has a 5-digit postal code, and every line of one identifier carries the same
+    name. The whole file is returned at once: the national import uses
+    :func:`iter_rpps_activities`, which holds one block at a time.
     """
-    table = read_csv_table(
+    frames = list(iter_rpps_activities(path))
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True)
+
+
+def iter_rpps_activities(
+    path: PathLike, *, block_size: int = BLOCK_LINES
+) -> Iterator[pd.DataFrame]:
+    """:func:`read_rpps_activities`, ``block_size`` lines at a time (same columns, same checks,
+    same errors with the absolute line number). The name check spans the whole file: a line
+    whose name differs from the first line of its identifier is refused even when that first
+    line was in an earlier block (only the first line and name of each identifier are kept).
+    At least one block is yielded (empty when the file holds only its header); an error stops
+    the iteration at the block that holds it.
+    """
+    names = _FirstNames()
+    for table in iter_csv_tables(
         path,
         _COLUMNS,
+        block_size=block_size,
         sep="|",
         quoting=False,
         trailing_separator=True,
         exact_header=(HEADER, LEGACY_HEADER),
-    )
+    ):
+        _check_lines(table)
+        names.check(table)
+        yield _shape(table.frame)
+
+
+def _check_lines(table: CsvTable) -> None:
+    """The rules that involve one line only: identifier length and national id, postal code."""
     frame = table.frame
     rpps_line = (frame["id_type"] == "8").to_numpy(dtype=bool)
     length = frame["identifier"].str.len().to_numpy(dtype=np.int64)
@@ -271,25 +308,61 @@ def read_rpps_activities(path: PathLike) -> pd.DataFrame:
             "un code postal de 5 chiffres pour une adresse en France",
             _at(frame, position, "postal_code"),
         )
-    # One person, one name: lines of the same RPPS number that disagree on it are refused.
-    for column in ("family_name", "given_name"):
-        names = frame[column].fillna("")
-        first = names.groupby(frame["identifier"], sort=False).transform("first")
-        bad = (names != first).to_numpy(dtype=bool)
-        if bad.any():
-            position = int(np.flatnonzero(bad)[0])
-            same = (frame["identifier"] == frame["identifier"].iloc[position]).to_numpy(dtype=bool)
-            earlier = int(np.flatnonzero(same)[0])
-            table.fail(
-                position,
-                column,
-                f"la même valeur de {table.sources[column]!r} sur chaque ligne de l'identifiant "
-                f"{frame['identifier'].iloc[position]} "
-                f"(la ligne {int(table.lines[earlier])} indique "
-                f"{first.iloc[position]!r})",
-                _at(frame, position, column),
+
+
+class _FirstNames:
+    """One person, one name: the first line and name of every identifier met so far, in Arrow
+    arrays (about 40 bytes an identifier), so that lines of the same identifier that disagree on
+    the name are refused across the whole file, quoting the earlier line."""
+
+    _NAMES = ("family_name", "given_name")
+
+    def __init__(self) -> None:
+        self.ids = pa.array([], pa.string())
+        self.lines = np.empty(0, dtype=np.int64)
+        self.names = {column: pa.array([], pa.string()) for column in self._NAMES}
+
+    def check(self, table: CsvTable) -> None:
+        frame = table.frame
+        ids = frame["identifier"].to_numpy(dtype=object)
+        if not len(ids):
+            return
+        # Each line's reference: the identifier's first line in an earlier block, else in this one.
+        known = pc.index_in(pa.array(ids, pa.string()), value_set=self.ids)
+        earlier = pc.is_valid(known).to_numpy(zero_copy_only=False)
+        where = pc.drop_null(known).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes, _ = pd.factorize(ids)
+        first_here = np.zeros(len(ids), dtype=bool)
+        first_here[np.unique(codes, return_index=True)[1]] = True
+        first_of_code = np.empty(codes.max() + 1, dtype=np.int64)
+        first_of_code[codes[first_here]] = np.flatnonzero(first_here)
+        reference = first_of_code[codes]
+        ref_lines = table.lines[reference]
+        ref_lines[earlier] = self.lines[where]
+        values = {}
+        for column in self._NAMES:
+            names = frame[column].fillna("").to_numpy(dtype=object)
+            values[column] = names
+            first = names[reference]
+            first[earlier] = self.names[column].take(pa.array(where)).to_numpy(zero_copy_only=False)
+            bad = names != first
+            if bad.any():
+                position = int(np.flatnonzero(bad)[0])
+                table.fail(
+                    position,
+                    column,
+                    f"la même valeur de {table.sources[column]!r} sur chaque ligne de "
+                    f"l'identifiant {ids[position]} "
+                    f"(la ligne {int(ref_lines[position])} indique {first[position]!r})",
+                    _at(frame, position, column),
+                )
+        new = first_here & ~earlier
+        self.ids = pa.concat_arrays([self.ids, pa.array(ids[new], pa.string())])
+        self.lines = np.concatenate([self.lines, table.lines[new]])
+        for column in self._NAMES:
+            self.names[column] = pa.concat_arrays(
+                [self.names[column], pa.array(values[column][new], pa.string())]
             )
-    return _shape(frame)
 
 
 def _at(frame: pd.DataFrame, position: int, column: str) -> object:
@@ -298,7 +371,8 @@ def _at(frame: pd.DataFrame, position: int, column: str) -> object:
 
 
 def _shape(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
+    """The output columns, built in place (the frame is one block of the reader's, unshared)."""
+    out = frame
     out["rpps"] = frame["identifier"].where(frame["id_type"] == "8")
     number = (
         frame["street_number"].fillna("") + " " + frame["street_number_suffix"].fillna("")

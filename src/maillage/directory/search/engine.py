@@ -26,11 +26,13 @@ import bisect
 import io
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 KINDS = ("role", "organization", "scheme", "service")
 #: The SearchEntry columns an engine is built from, in this order.
@@ -158,16 +160,25 @@ class Terms:
     """Name words: a sorted vocabulary and, for each word, the positions of its entries."""
 
     def __init__(self, words: pd.Series, first_position: int = 0) -> None:
-        texts = words.tolist()  # each: words between single spaces, or ""
-        lengths = np.fromiter(
-            (t.count(" ") + 1 if t else 0 for t in texts), dtype=np.int64, count=len(texts)
-        )
-        flat = " ".join(texts).split()
-        positions = np.repeat(np.arange(len(texts), dtype=np.int64) + first_position, lengths)
-        codes, uniques = pd.factorize(np.array(flat, dtype=object), sort=True)
+        # Each text: words between single spaces, or "". Split in Arrow memory: a national
+        # index has millions of words, which as Python strings cost hundreds of megabytes.
+        texts = pa.array(words, type=pa.string(), from_pandas=True)
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        lists = pc.split_pattern(texts, " ")
+        flat = pc.list_flatten(lists)
+        kept = pc.not_equal(flat, "")
+        flat = flat.filter(kept)
+        parents = pc.list_parent_indices(lists).filter(kept)
+        del lists, texts, kept
+        uniques = pc.unique(flat)
+        uniques = uniques.take(pc.sort_indices(uniques))  # code point order, as sorted()
+        codes = pc.index_in(flat, value_set=uniques).to_numpy()  # int32: postings are int32
+        del flat
         order = np.argsort(codes, kind="stable")
-        self.words: list[str] = list(uniques)
-        self.postings = positions[order].astype(np.int32)
+        self.words: list[str] = uniques.to_pylist()
+        self.postings = parents.to_numpy().astype(np.int32)[order] + np.int32(first_position)
+        del parents, order
         counts = np.bincount(codes, minlength=len(uniques)) if len(codes) else np.zeros(0, int)
         self.start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
@@ -353,19 +364,21 @@ class Engine:
     def dump(self) -> dict[str, bytes]:
         """The engine as named byte strings (numpy ``.npy`` arrays, JSON word lists); only for
         an engine built whole (nothing appended)."""
+        return dict(self.dump_parts())
+
+    def dump_parts(self) -> Iterator[tuple[str, bytes]]:
+        """:meth:`dump`, one part at a time (a national index is hundreds of megabytes whole)."""
         if self.appended:
             raise ValueError("only an engine built whole can be saved")
         arrays = {name: getattr(self, name) for name in self._STORED}
         arrays["terms.postings"], arrays["terms.start"] = self.terms.postings, self.terms.start
-        out = {}
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.save(buffer, array, allow_pickle=False)
-            out[name] = buffer.getvalue()
+            yield name, buffer.getvalue()
         for name, codes in self.codes.items():
-            out[f"codes.{name}"] = json.dumps(codes.values).encode()
-        out["terms.words"] = json.dumps(self.terms.words).encode()
-        return out
+            yield f"codes.{name}", json.dumps(codes.values).encode()
+        yield "terms.words", json.dumps(self.terms.words).encode()
 
     @classmethod
     def load(cls, parts: dict[str, bytes]) -> Engine:

@@ -345,10 +345,25 @@ def _read_entries(after_id: int) -> pd.DataFrame:
     q = connection.ops.quote_name
     columns = ", ".join(q(SearchEntry._meta.get_field(c).column) for c in COLUMNS)
     table = q(SearchEntry._meta.db_table)
+    frames = []
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {table} WHERE id > %s ORDER BY id", [after_id])
-        rows = cursor.fetchall()
-    return pd.DataFrame.from_records(rows, columns=COLUMNS, nrows=len(rows))
+        # In blocks, each made compact at once: the rows of a national index as Python tuples
+        # would cost more than a gigabyte.
+        while rows := cursor.fetchmany(_READ_BLOCK):
+            frame = pd.DataFrame.from_records(rows, columns=COLUMNS, nrows=len(rows))
+            for column in _TEXT_COLUMNS:
+                frame[column] = frame[column].astype("string[pyarrow]")
+            frames.append(frame)
+            del rows
+    if not frames:
+        return pd.DataFrame.from_records([], columns=COLUMNS)
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+_READ_BLOCK = 100_000
+_TEXT_COLUMNS = ("kind", "profession_code", "specialty_code", "structure_kind", "commune_id",
+                 "languages", "words")  # fmt: skip
 
 
 def _last_change() -> tuple[int, str]:
@@ -1496,9 +1511,8 @@ def _save_full_change() -> None:
             cursor.execute(f"DELETE FROM {q(model._meta.db_table)}")
     change = SearchChange.objects.create(stamp=uuid.uuid4().hex, full=True)
     engine = Engine.build(_read_entries(0))
-    SearchSnapshot.objects.bulk_create(
-        SearchSnapshot(change=change, part=part, data=data) for part, data in engine.dump().items()
-    )
+    for part, data in engine.dump_parts():  # one part at a time: bounded memory
+        SearchSnapshot.objects.create(change=change, part=part, data=data)
 
 
 def _next_entry_id() -> int:
