@@ -716,6 +716,8 @@ class Engine:
                 -sum(matched),
                 not (words and title.startswith(phrase)),
                 not (title_words and starts(alternatives[0], title_words)),
+                # the word as typed before its synonyms: "urgences" before "SAMU", "SMUR"
+                not (title_words and title_words[0].startswith(words[0].prefix)),
             ) if words else ()  # fmt: skip
             tail = (-int(self.weight[p]), title, entry)
             if distances is None:

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import yaml
 
-#: The labelled set shipped with the tests.
-LABELLED_SET = Path(__file__).resolve().parents[4] / "tests/directory/data/relevance.yaml"
 _KEYS = {"kind", "profession", "specialty", "commune", "dep", "category", "schemekind", "name"}
 
 
@@ -45,7 +43,7 @@ class Outcome:
         return self.rank is not None and self.rank <= self.query.within
 
 
-def load(path: Path = LABELLED_SET) -> list[Labelled]:
+def load(path: Path) -> list[Labelled]:
     """The labelled queries of ``path``; a malformed one raises ValueError naming its line."""
     text = path.read_text(encoding="utf-8")
     nodes = yaml.compose(text)
@@ -137,7 +135,7 @@ def _alternative_ids(text: str, where: str) -> set[int]:
     return {r[0] for r in rows}
 
 
-def resolve(queries: Iterable[Labelled], path: Path = LABELLED_SET) -> list[Labelled]:
+def resolve(queries: Iterable[Labelled], path: Path) -> list[Labelled]:
     """Fill each query's target entries from the database. An alternative naming no entry is a
     labelling error (ValueError naming the line), unless the query says ``absent_ok``."""
     out = []
