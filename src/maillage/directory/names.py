@@ -10,10 +10,12 @@ COG's own commune and département names (accents included) and from ``data/name
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -21,7 +23,6 @@ _TOKEN = re.compile(r"([^\W\d_]+)", re.UNICODE)
 _VOWELS = set("AEIOUY")
 _ARTICLES = {"LE", "LA", "LES", "L"}  # "EHPAD Les Tilleuls", but "CH de Langres"
 _words: dict[str, str] | None = None
-_rules: dict[str, set[str]] | None = None
 
 
 def _key(word: str) -> str:
@@ -29,17 +30,15 @@ def _key(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).upper().replace("Œ", "OE")
 
 
-def _load_rules() -> dict[str, set[str]]:
-    global _rules
-    if _rules is None:
-        text = resources.files("maillage.directory").joinpath("data/names.yaml").read_text("utf-8")
-        data = yaml.safe_load(text)
-        _rules = {
-            "acronyms": {_key(w) for w in data["acronyms"]},
-            "lower": {_key(w): w for w in data["lower"]},  # type: ignore[dict-item]
-            "words": {_key(w): w for w in data["words"]},  # type: ignore[dict-item]
-        }
-    return _rules  # type: ignore[return-value]
+@functools.cache
+def _load_rules() -> dict[str, Any]:
+    text = resources.files("maillage.directory").joinpath("data/names.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    return {
+        "acronyms": {_key(w) for w in data["acronyms"]},
+        "lower": {_key(w): w for w in data["lower"]},
+        "words": {_key(w): w for w in data["words"]},
+    }
 
 
 def _load_words() -> dict[str, str]:

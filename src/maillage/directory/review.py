@@ -391,14 +391,7 @@ def propose(user: Any, target: models.Model, changes: dict, comment: str = "") -
     cleaned = only_changed(target, clean_changes(target_type, target, changes))
     if not cleaned:
         raise ValueError("aucune modification : les valeurs proposées sont celles de la fiche")
-    proposal = ChangeProposal.objects.create(
-        target_type=target_type,
-        target_id=target.pk,
-        changes=cleaned,
-        previous={name: current_value(target, name) for name in cleaned},
-        comment=comment.strip(),
-        proposed_by=user,
-    )
+    proposal = _record(target, target_type, cleaned, comment.strip(), user)
     audit(user, "propose", target, proposal=proposal.pk, fields=sorted(cleaned))
     return proposal
 
@@ -461,17 +454,25 @@ def public_report(
     return created
 
 
-def _report(
-    target: models.Model, target_type: str, cleaned: dict, comment: str, reporter: Any
+def _record(
+    target: models.Model, target_type: str, cleaned: dict, comment: str, author: Any
 ) -> ChangeProposal:
-    proposal = ChangeProposal.objects.create(
+    """Write a pending proposal with the values it replaces (the one place proposals are made:
+    a professional's, a coordinator's or the public's)."""
+    return ChangeProposal.objects.create(
         target_type=target_type,
         target_id=target.pk,
         changes=cleaned,
         previous={name: current_value(target, name) for name in cleaned},
         comment=comment,
-        proposed_by=reporter,
+        proposed_by=author,
     )
+
+
+def _report(
+    target: models.Model, target_type: str, cleaned: dict, comment: str, reporter: Any
+) -> ChangeProposal:
+    proposal = _record(target, target_type, cleaned, comment, reporter)
     audit(None, "public_report", target, proposal=proposal.pk, fields=sorted(cleaned))
     return proposal
 

@@ -5,7 +5,7 @@ values computed on synthetic practitioners are flagged as such, row by row."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from maillage.observatory.services import figures_for
@@ -30,14 +30,7 @@ class Row:
     section: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "label": self.label,
-            "unit": self.unit,
-            "values": self.values,
-            "synthetic": self.synthetic,
-            "section": self.section,
-        }
+        return asdict(self)
 
 
 def find_territory(text: str) -> Territory | ResolvedTerritory:

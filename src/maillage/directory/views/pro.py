@@ -76,16 +76,17 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
     if is_coordinator and scope is None:
         scope = review.work_scope(request.user, request.GET.get("territoire", ""))
     context.setdefault("section", "")
-    context.update(
-        is_coordinator=is_coordinator,
-        role_label=dict(_role_labels()).get(role_of(request.user) or "", ""),
-        pending_count=(
+    if "pending_count" not in context:
+        context["pending_count"] = (
             0
             if scope is None
             else review.pending().count()
             if scope.may_see_everywhere and scope.selected == ""
             else len(review.pending_in(scope))
-        ),
+        )
+    context.update(
+        is_coordinator=is_coordinator,
+        role_label=dict(_role_labels()).get(role_of(request.user) or "", ""),
         has_entry=_practitioner_of(request.user) is not None,
     )
     return render(request, f"directory/pro/{template}", context)
@@ -278,6 +279,7 @@ def to_review(request: HttpRequest) -> HttpResponse:
                 (_proposal_view(p), ReviewForm(prefix=f"p{p.pk}")) for p in proposals + elsewhere
             ],
             "elsewhere_from": len(proposals) if elsewhere else None,
+            "pending_count": len(proposals) + len(elsewhere),  # _page need not count again
         },
     )
 
