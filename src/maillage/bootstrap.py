@@ -94,6 +94,7 @@ def run_named_import(
     dataset: str, path: str | Path | None = None, departements: list[str] | None = None
 ) -> list[ImportReport]:
     from maillage.demo import directory as demo
+    from maillage.demo import scheduling as demo_scheduling
     from maillage.demo import synthetic
     from maillage.directory.imports.fhir import import_fhir_bundle
     from maillage.directory.imports.finess import import_finess
@@ -104,7 +105,7 @@ def run_named_import(
 
     if dataset in ("rpps", "fhir") and not path:
         raise ValueError(f"maillage import {dataset} attend le chemin du fichier à importer")
-    if path and dataset in ("all", "geography", "synthetic", "dispositifs", "index"):
+    if path and dataset in ("all", "geography", "synthetic", "dispositifs", "agendas", "index"):
         raise ValueError(f"maillage import {dataset} n'accepte pas de fichier")
     simple = {
         "finess": import_finess,
@@ -122,6 +123,8 @@ def run_named_import(
         return [synthetic.generate(departements or demo_departements())]
     if dataset == "dispositifs":
         return [demo.load_demo_directory()]
+    if dataset == "agendas":
+        return [demo_scheduling.load_demo_scheduling()]
     if dataset == "index":
         return [search.reindex_all()]
     if dataset == "all":
@@ -135,6 +138,7 @@ def _all_steps(
     """What ``maillage import all`` does, in order: (label shown to the user, share of the
     total time measured on a fresh install, step)."""
     from maillage.demo import directory as demo
+    from maillage.demo import scheduling as demo_scheduling
     from maillage.demo import synthetic
     from maillage.directory.imports.finess import import_finess
     from maillage.directory.search import service as search
@@ -153,6 +157,7 @@ def _all_steps(
             lambda: synthetic.generate(departements or demo_departements()),
         ),
         ("dispositifs de démonstration", 0.01, demo.load_demo_directory),
+        ("agendas de démonstration", 0.005, demo_scheduling.load_demo_scheduling),
         ("index de recherche", 0.16, search.reindex_all),
     ]
 
@@ -298,6 +303,7 @@ def serve_after(
         try:
             prepare(state)
             _warm_up()
+            _schedule_background_work()
             # the worker's queue lives in the database: it starts once the migrations ran
             start_worker_thread()
             state.ready.set()
@@ -316,6 +322,13 @@ def serve_after(
     )
     waitress_serve(preparing(application, state), host=host, port=port, threads=8,
                    ident="maillage")  # fmt: skip
+
+
+def _schedule_background_work() -> None:
+    """The recurring tasks: the care agendas' slots kept generated up to the horizon."""
+    from maillage.care.scheduling.tasks import ensure_generation_scheduled
+
+    ensure_generation_scheduled()
 
 
 def _warm_up() -> None:
@@ -347,6 +360,7 @@ def serve(host: str, port: int, progress: Callable[[str], None] = print) -> None
     from maillage.wsgi import application
 
     _warm_up()
+    _schedule_background_work()
     connection.close()  # the serving threads open their own
     start_worker_thread()  # background builds (exports) for the embedded default
     progress(f"maillage est servi sur http://{host}:{port}/ (Ctrl+C pour arrêter)")

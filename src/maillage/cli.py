@@ -258,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dataset",
         choices=["all", "geography", "finess", "apl", "cartosante", "insee", "synthetic",
-                 "dispositifs", "index", "rpps", "fhir"],
+                 "dispositifs", "agendas", "index", "rpps", "fhir"],
     )  # fmt: skip
     p.add_argument("path", nargs="?", help="fichier (par défaut : celui livré avec maillage)")
     p.add_argument("--departements", help="pour synthetic : codes séparés par des virgules")

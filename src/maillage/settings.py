@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "maillage.directory",
     "maillage.observatory",
     "maillage.exports",
+    "maillage.care.scheduling",
 ]
 
 # The cache holds the rate-limit counters (maillage.web.ratelimit). The default is Django's
@@ -115,6 +116,9 @@ if os.environ.get("MAILLAGE_CACHE_URL"):
 # off by a thread of ``maillage serve`` in the embedded default and by ``maillage worker``
 # processes in deployments (docs/architecture.md, "Exports").
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Care scheduling: slots are generated this many weeks ahead (maillage.care.scheduling).
+MAILLAGE_SLOT_HORIZON_WEEKS = int(os.environ.get("MAILLAGE_SLOT_HORIZON_WEEKS", "8"))
 
 MIDDLEWARE = [
     "maillage.web.proxy.TrustedProxyMiddleware",  # first: every later layer sees the real client

@@ -56,6 +56,17 @@ logger = logging.getLogger(__name__)
 _ASCII_ID = re.compile(r"[0-9]{1,19}")
 
 
+#: Functions returning more CapabilityStatement ``rest.resource`` entries: the care apps serve
+#: their resources (Schedule, Slot, Appointment) on the same ``/fhir/`` base and register here
+#: from their AppConfig.ready (the directory imports no care app).
+_CAPABILITY_PROVIDERS: list[Callable[[], list[dict[str, Any]]]] = []
+
+
+def register_capability(provider: Callable[[], list[dict[str, Any]]]) -> None:
+    if provider not in _CAPABILITY_PROVIDERS:
+        _CAPABILITY_PROVIDERS.append(provider)
+
+
 class BadRequest(ValueError):
     """A search the server cannot run; the message goes to the OperationOutcome."""
 
@@ -467,6 +478,8 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             ],
         }
     )
+    for provider in _CAPABILITY_PROVIDERS:
+        resources.extend(provider())
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

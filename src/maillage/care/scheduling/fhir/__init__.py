@@ -1,0 +1,1 @@
+"""Schedule, Slot and Appointment on the FHIR server (``/fhir/``)."""

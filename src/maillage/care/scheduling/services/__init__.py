@@ -1,0 +1,1 @@
+"""The scheduling logic, as plain functions: slot generation and booking."""
