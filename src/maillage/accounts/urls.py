@@ -1,13 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from maillage.accounts import twofactor
+
 app_name = "accounts"
 urlpatterns = [
     path(
         "connexion/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html"),
+        twofactor.LoginView.as_view(),  # Django's, then the TOTP code for care roles
         name="login",
     ),
+    path("connexion/code/", twofactor.otp_verify, name="otp_verify"),
+    path("compte/double-authentification/", twofactor.otp_setup, name="otp_setup"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     # Password reset by e-mail: Django's own views, French pages and message.
     path(

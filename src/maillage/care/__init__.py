@@ -1,4 +1,2 @@
-"""The care apps: coordination of care around people (scheduling, referral, registers…).
-
-Personal data lives only here, through :mod:`maillage.care.people`.
-"""
+"""The care apps: coordination of care, one Django app per need (scheduling, referral,
+registers, discharges), all holding personal data only through :mod:`maillage.care.people`."""
