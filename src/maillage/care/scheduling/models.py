@@ -24,6 +24,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from maillage.care.people.crypto import EncryptedTextField
 from maillage.directory.models import (
     HealthcareService,
     Location,
@@ -365,3 +366,89 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key}"
+
+
+class BookingStatus(models.TextChoices):
+    BOOKED = "booked", "Réservé"
+    CANCELLED = "cancelled", "Annulé"
+    HONOURED = "honoured", "Honoré"
+    NO_SHOW = "no_show", "Absent"
+
+
+#: The statuses that hold a seat of the slot.
+ACTIVE_STATUSES = (BookingStatus.BOOKED, BookingStatus.HONOURED, BookingStatus.NO_SHOW)
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "En ligne"
+    PHONE = "phone", "Par téléphone"
+    API = "api", "Par l'API (plateforme partenaire)"
+
+
+class Booking(models.Model):
+    """One person booked on one seat of a slot.
+
+    One booking per unit of capacity is the database's rule, not only the code's: an active
+    booking holds a ``seat`` (0 … capacity − 1) unique within its slot (a partial unique index),
+    and a trigger refuses a seat beyond the slot's capacity (a check constraint cannot read the
+    slot's row; migration 0002 writes the trigger for SQLite and PostgreSQL).
+    """
+
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
+    seat = models.PositiveSmallIntegerField(default=0)
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, related_name="scheduling_bookings"
+    )
+    status = models.CharField(
+        max_length=10, choices=BookingStatus.choices, default=BookingStatus.BOOKED
+    )
+    #: Given to the person ("K7PM-3QXA"): letters and digits that cannot be confused.
+    reference = models.CharField("référence", max_length=9, unique=True)
+    #: SHA-256 of the private token of the see/move/cancel link (the token is never stored).
+    access_digest = models.CharField(max_length=64, unique=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    reason = EncryptedTextField("motif", blank=True)
+    has_gp = models.BooleanField("a un médecin traitant", null=True, blank=True)
+    gp = models.ForeignKey(
+        PractitionerRole,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="care_bookings",
+        verbose_name="médecin traitant",
+    )
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="care_bookings_made",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+    synthetic = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["slot__start", "seat"]
+        verbose_name = "rendez-vous"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot", "seat"],
+                condition=Q(status__in=[s.value for s in ACTIVE_STATUSES]),
+                name="booking_one_per_seat",
+            ),
+            models.CheckConstraint(
+                condition=Q(seat__gte=0) & Q(seat__lt=50), name="booking_seat_range"
+            ),
+        ]
+
+    def __str__(self) -> str:  # never the person's name (logs, admin messages)
+        return f"Rendez-vous {self.reference}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def scope_communes(self) -> set[str]:
+        return self.slot.scope_communes()

@@ -1,0 +1,85 @@
+"""What scheduling tells :mod:`maillage.care.people` about its personal data: who may open a
+booking (object-level rules), how bookings expire (retention), and a person's bookings for an
+access or erasure request. Registered by the app's ``ready``.
+
+Rules: an operator or a nurse opens the bookings of the sites they serve (``Site.staff``); a
+GP those addressed to them (``Booking.gp``, their practitioner); an API client the bookings it
+made; a coordinator none (aggregates only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from maillage.accounts.models import Role
+from maillage.care.people import permissions, retention
+from maillage.care.people.models import Person
+from maillage.care.scheduling.models import Booking
+
+_STAFF_ACTIONS = ("view", "create", "update")
+
+
+def booking_rule(user: Any, role: str, booking: Booking, action: str) -> bool:
+    if booking.booked_by_id is not None and booking.booked_by_id == user.pk:
+        return action in ("view", "update")
+    if role in (Role.OPERATOR, Role.NURSE):
+        return action in _STAFF_ACTIONS and booking.slot.schedule.site.is_served_by(user)
+    if role == Role.PROFESSIONAL:
+        profile = getattr(user, "profile", None)
+        practitioner = getattr(profile, "practitioner_id", None)
+        return (
+            action == "view"
+            and practitioner is not None
+            and booking.gp is not None
+            and booking.gp.practitioner_id == practitioner
+        )
+    return False
+
+
+def person_rule(user: Any, role: str, person: Person, action: str) -> bool:
+    if action not in _STAFF_ACTIONS:
+        return False
+    bookings = Booking.objects.filter(person=person)
+    if role in (Role.OPERATOR, Role.NURSE):
+        return bookings.filter(slot__schedule__site__staff=user).exists()
+    return bookings.filter(booked_by=user).exists()
+
+
+def anonymise_bookings(cutoff: dt.datetime) -> int:
+    """Bookings whose slot ended before ``cutoff``: the reason emptied (the statistics keep
+    status, channel, slot, médecin traitant yes/no)."""
+    expired = Booking.objects.filter(anonymised_at__isnull=True, slot__end__lt=cutoff)
+    return expired.update(reason="", anonymised_at=timezone.now())
+
+
+def person_bookings(person: Person) -> list[dict[str, Any]]:
+    return [
+        {
+            "reference": b.reference,
+            "site": b.slot.schedule.site.name,
+            "start": b.slot.start.isoformat(),
+            "end": b.slot.end.isoformat(),
+            "status": b.status,
+            "channel": b.channel,
+            "reason": b.reason,
+            "has_gp": b.has_gp,
+            "gp": b.gp_id,
+            "created_at": b.created_at.isoformat(),
+        }
+        for b in Booking.objects.filter(person=person).select_related("slot__schedule__site")
+    ]
+
+
+def erase_bookings(person: Person) -> int:
+    return Booking.objects.filter(person=person).update(reason="", anonymised_at=timezone.now())
+
+
+def register() -> None:
+    permissions.register(Booking, booking_rule)
+    permissions.register_person_rule(person_rule)
+    retention.register(anonymise_bookings)
+    retention.register_access("scheduling", person_bookings)
+    retention.register_erase(erase_bookings)
