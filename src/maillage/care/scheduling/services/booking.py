@@ -24,7 +24,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from maillage.accounts.permissions import can
+from maillage.accounts.models import Role
+from maillage.accounts.permissions import can, role_of
 from maillage.care.people import audit
 from maillage.care.people.models import (
     Consent,
@@ -190,11 +191,24 @@ def check_bookable(slot: Slot, user: Any, now: dt.datetime | None = None) -> Non
         raise SlotUnavailable("Ce créneau est passé : choisissez un créneau à venir.")
     if slot.blocked:
         raise SlotUnavailable("Ce créneau a été fermé : choisissez-en un autre.")
-    if slot.slot_type != SlotType.PUBLIC and not can(user, "view_pro"):
+    if not may_book_type(slot, user):
         raise NotAllowed(
             "Ce créneau est réservé (professionnels ou structure partenaire) : il ne peut pas "
-            "être pris en ligne par le public."
+            "être pris ici."
         )
+
+
+def may_book_type(slot: Slot, user: Any) -> bool:
+    """Public slots: anyone. Slots for professionals or regulators: any professional role.
+    Slots reserved to a partner: the partner's members, the site's staff, administrators."""
+    if slot.slot_type == SlotType.PUBLIC:
+        return True
+    if slot.slot_type != SlotType.PARTNER:
+        return can(user, "view_pro")
+    if role_of(user) == Role.ADMINISTRATOR or slot.schedule.site.is_served_by(user):
+        return True
+    profile = getattr(user, "profile", None)
+    return profile is not None and profile.organizations.filter(pk=slot.partner_id).exists()
 
 
 def check_age(person: Person, slot: Slot) -> None:
