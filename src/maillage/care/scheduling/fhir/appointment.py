@@ -22,7 +22,6 @@ from typing import Any
 
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from pydantic import ValidationError as PydanticError
 
 from maillage.care.people import audit
 from maillage.care.people.permissions import can_access
@@ -130,8 +129,9 @@ def _validated_appointment(data: Any) -> dict[str, Any]:
         raise Invalid('une ressource FHIR Appointment est attendue ("resourceType": "Appointment")')
     try:
         R4B.get_fhir_model_class("Appointment").model_validate(data)
-    except PydanticError as exc:
-        first = exc.errors()[0]
+    except ValueError as exc:  # pydantic's ValidationError
+        errors = exc.errors() if hasattr(exc, "errors") else [{"msg": str(exc)}]
+        first = errors[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         message = f"Appointment invalide ({where}) : {first.get('msg', '')}"
         raise Invalid(message, 400, "structure") from None
