@@ -377,3 +377,12 @@ def test_the_session_cookie_does_not_authorise_writes(client, room):
     Profile.objects.create(user=user, role=Role.PROFESSIONAL)
     client.force_login(user)
     assert post(client, appointment(first_public(room).pk), None)[0] == 401
+
+
+def test_a_booking_is_not_counted_as_a_search(settings):
+    import re
+
+    rules = {name: re.compile(regex) for name, regex, _, _ in settings.MAILLAGE_RATE_LIMITS}
+    assert rules["search"].search("/fhir/Slot") and rules["search"].search("/fhir/Schedule/")
+    assert not rules["search"].search("/fhir/Appointment")
+    assert rules["api"].search("/fhir/Appointment")
