@@ -271,8 +271,13 @@ def create(request: HttpRequest, user: Any) -> HttpResponse:
         except booking_service.BookingError as exc:
             return exc.status, _outcome_body(exc.code, str(exc)), {}
         base = _base_url(request)
-        body = appointment_resource(result.booking, base)
-        return 201, body, {"Location": f"{base}/Appointment/{result.booking.pk}"}
+        # the stored answer names the booking; its resource (personal data) is built for each
+        # reply, never kept in the idempotency table
+        return (
+            201,
+            {"booking": result.booking.pk},
+            {"Location": f"{base}/Appointment/{result.booking.pk}"},
+        )
 
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -283,6 +288,11 @@ def create(request: HttpRequest, user: Any) -> HttpResponse:
             status, body, headers = idempotency.once(f"user:{user.pk}", key, fingerprint, run)
         except idempotency.KeyReused as exc:
             raise Invalid(str(exc), 422, "business-rule") from None
+    if status == 201:
+        booking = Booking.objects.select_related("slot__schedule__site", "person").get(
+            pk=body["booking"]
+        )
+        body = appointment_resource(booking, _base_url(request))
     return _answer(status, body, headers)
 
 
