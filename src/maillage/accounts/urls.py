@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from maillage.accounts import psc
+
 app_name = "accounts"
 urlpatterns = [
     path(
@@ -8,7 +10,10 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="accounts/login.html"),
         name="login",
     ),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    # after a Pro Santé Connect login, logging out also closes the PSC session
+    path("deconnexion/", psc.LogoutView.as_view(), name="logout"),
+    path("connexion/psc/", psc.LoginStartView.as_view(), name="psc_login"),
+    path("connexion/psc/retour/", psc.CallbackView.as_view(), name="psc_callback"),
     # Password reset by e-mail: Django's own views, French pages and message.
     path(
         "mot-de-passe-oublie/",
