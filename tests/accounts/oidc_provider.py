@@ -74,7 +74,7 @@ class LocalOpenIDProvider:
         self.claims: dict = psc_claims("10003461033")
         self.interactive = False
         self.userinfo_as_jwt = True
-        self.sign_with_wrong_key = False
+        self.sign_with_wrong_key: set[str] = set()  # "id_token", "userinfo"
         self.id_token_overrides: dict[str, Any] = {}
         self.userinfo_overrides: dict[str, Any] = {}
         # what happened
@@ -151,8 +151,8 @@ class LocalOpenIDProvider:
             ]
         }
 
-    def _sign(self, claims: dict) -> str:
-        key = self.wrong_key if self.sign_with_wrong_key else self.key
+    def _sign(self, claims: dict, what: str) -> str:
+        key = self.wrong_key if what in self.sign_with_wrong_key else self.key
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self.kid})
 
     # --- HTTP ---------------------------------------------------------------------------------
@@ -211,7 +211,8 @@ class LocalOpenIDProvider:
                 for k, v in query.items()
             )
             page = (
-                "<!doctype html><html lang='fr'><title>Pro Santé Connect (test)</title>"
+                "<!doctype html><html lang='fr'><link rel='icon' href='data:,'>"
+                "<title>Pro Santé Connect (test)</title>"
                 "<h1>Pro Santé Connect — fournisseur de test</h1>"
                 f"<p>Identité : {html.escape(self.claims.get('given_name', ''))} "
                 f"{html.escape(self.claims.get('family_name', ''))}</p>"
@@ -284,7 +285,7 @@ class LocalOpenIDProvider:
                 "access_token": access_token,
                 "token_type": "Bearer",
                 "expires_in": 120,
-                "id_token": self._sign(id_token),
+                "id_token": self._sign(id_token, "id_token"),
                 "scope": asked.get("scope", ""),
             },
         )
@@ -297,7 +298,7 @@ class LocalOpenIDProvider:
         claims = {**claims, **self.userinfo_overrides}
         if self.userinfo_as_jwt:
             signed = {"iss": self.issuer, "aud": self.client_id, "iat": int(time.time()), **claims}
-            return self._send(handler, 200, self._sign(signed), "application/jwt")
+            return self._send(handler, 200, self._sign(signed, "userinfo"), "application/jwt")
         return self._send(handler, 200, claims)
 
     def _logout(self, handler, query, form) -> None:

@@ -221,7 +221,8 @@ def test_a_callback_with_a_state_this_session_did_not_issue_is_refused(psc_on, p
 @pytest.mark.parametrize(
     "knob",
     [
-        pytest.param({"sign_with_wrong_key": True}, id="signed-with-an-unpublished-key"),
+        pytest.param({"sign_with_wrong_key": {"id_token"}}, id="id-token-unpublished-key"),
+        pytest.param({"sign_with_wrong_key": {"userinfo"}}, id="userinfo-unpublished-key"),
         pytest.param({"id_token_overrides": {"nonce": "un-autre-nonce"}}, id="wrong-nonce"),
         pytest.param({"id_token_overrides": {"aud": "un-autre-client"}}, id="wrong-audience"),
         pytest.param({"id_token_overrides": {"iss": "https://ailleurs.example"}}, id="wrong-iss"),

@@ -31,7 +31,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
@@ -194,6 +194,22 @@ def configuration_problems() -> list[tuple[str, str, str]]:
                 )
             )
     return problems
+
+
+def form_action_origins() -> list[str]:
+    """Origins the logout form may be redirected to (the Content-Security-Policy's
+    ``form-action``): PSC's, when configured. Its ``end_session_endpoint`` is on the issuer's
+    host (``auth.esante.gouv.fr``); browsers check the redirect of a form against the list."""
+    conf = config()
+    if not conf.enabled:
+        return []
+    origins = []
+    for url in (conf.issuer, conf.discovery_url):
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+        if origin and origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 _metadata_cache: dict[str, tuple[float, dict[str, Any]]] = {}
