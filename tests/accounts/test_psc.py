@@ -227,6 +227,7 @@ def test_a_callback_with_a_state_this_session_did_not_issue_is_refused(psc_on, p
         pytest.param({"id_token_overrides": {"aud": "un-autre-client"}}, id="wrong-audience"),
         pytest.param({"id_token_overrides": {"iss": "https://ailleurs.example"}}, id="wrong-iss"),
         pytest.param({"id_token_overrides": {"exp": 1_000_000_000}}, id="expired"),
+        pytest.param({"id_token_overrides": {"acr": "eidas0"}}, id="lower-acr"),
         pytest.param({"userinfo_overrides": {"sub": "quelqu-un-d-autre"}}, id="userinfo-sub"),
     ],
 )
@@ -238,6 +239,7 @@ def test_an_answer_that_does_not_verify_logs_nobody_in(psc_on, practitioner, kno
     assert response.status_code == 302 and response["Location"] == "/connexion/"
     assert logged_in_user(client) is None
     assert "n'a pas pu être vérifiée" in login_page_messages(client)
+    assert "oidc_id_token" not in client.session  # no hint of a refused login kept
     assert not get_user_model().objects.filter(username=f"psc-{RPPS}").exists()
     assert AuditEvent.objects.get(action="login_refused").details["reason"] == "invalid"
 

@@ -37,7 +37,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
@@ -394,9 +394,10 @@ class ProSanteConnectBackend(OIDCAuthenticationBackend):
         return jwt.PyJWK(keys[0], algorithm=SIGN_ALGORITHM)
 
     def _verify_jws(self, payload: str, key: Any) -> dict[str, Any]:
-        """The ID token's claims once its signature, issuer, audience and dates hold."""
+        """The ID token's claims once its signature, issuer, audience, dates and level of
+        authentication (``acr``, when the token states it) hold."""
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 payload,
                 key,
                 algorithms=[SIGN_ALGORITHM],
@@ -407,6 +408,10 @@ class ProSanteConnectBackend(OIDCAuthenticationBackend):
             )
         except jwt.PyJWTError as exc:
             raise SuspiciousOperation(f"PSC ID token refused: {type(exc).__name__}") from exc
+        asked = config().acr_values.split()
+        if asked and "acr" in claims and claims["acr"] not in asked:
+            raise SuspiciousOperation("PSC ID token of a lower level than asked (acr)")
+        return claims
 
     def get_userinfo(
         self, access_token: str, id_token: str, payload: dict[str, Any]
@@ -500,9 +505,8 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def _refuse(self, reason: str, message: str, **details: Any) -> HttpResponse:
         audit(None, "login_refused", None, method="psc", reason=reason, **details)
         if self.request.user.is_authenticated:
-            from django.contrib.auth import logout
-
             logout(self.request)
+        self.request.session.pop("oidc_id_token", None)  # stored before the refusal
         return _login_page(self.request, message)
 
     def get(self, request: HttpRequest) -> HttpResponse:
