@@ -343,3 +343,29 @@ def test_check_deploy_reports_a_half_configuration_in_french(tmp_path):
         result.stderr
     )
     assert "MAILLAGE_PSC_CLIENT_ID" not in result.stderr.split("il manque")[1].split(".")[0]
+
+
+def test_a_discovery_document_of_another_issuer_is_not_believed(settings, op, demo_db):
+    settings.MAILLAGE_PSC_ISSUER = "https://auth.esante.gouv.fr/auth/realms/esante-wallet"
+    settings.MAILLAGE_PSC_DISCOVERY_URL = op.issuer + "/.well-known/openid-configuration"
+    settings.MAILLAGE_PSC_CLIENT_ID = op.client_id
+    settings.MAILLAGE_PSC_CLIENT_SECRET = op.client_secret
+    psc.forget_metadata()
+    client = Client()
+    assert client.get("/connexion/psc/", **HOST)["Location"] == "/connexion/"
+    assert "Pro Santé Connect ne répond pas" in login_page_messages(client)
+    assert op.authorize_requests == []
+    psc.forget_metadata()
+
+
+def test_check_deploy_refuses_a_plain_http_issuer(settings):
+    from maillage.web.checks import deployment_checks
+
+    settings.MAILLAGE_PSC_ISSUER = "http://auth.esante.gouv.fr/auth/realms/esante-wallet"
+    settings.MAILLAGE_PSC_CLIENT_ID = "annuaire-cpts"
+    settings.MAILLAGE_PSC_CLIENT_SECRET = "secret"
+    found = {e.id: e.msg for e in deployment_checks()}
+    assert "n'est pas une adresse https://" in found["maillage.E021"]
+    assert "maillage.E020" not in found  # complete, only not HTTPS
+    settings.MAILLAGE_PSC_ISSUER = "https://auth.esante.gouv.fr/auth/realms/esante-wallet"
+    assert not {"maillage.E020", "maillage.E021"} & {e.id for e in deployment_checks()}
