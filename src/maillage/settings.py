@@ -91,6 +91,10 @@ INSTALLED_APPS = [
     "maillage.directory",
     "maillage.observatory",
     "maillage.exports",
+    # two-factor login (TOTP) for the roles that see personal data (maillage.care.people.views)
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "maillage.care.people",
 ]
 
 # The cache holds the rate-limit counters (maillage.web.ratelimit). The default is Django's
@@ -125,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor
     "maillage.web.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -264,6 +269,11 @@ if HTTPS:
     ]
 
 MAILLAGE_TILE_URL = os.environ.get("MAILLAGE_TILE_URL", "")
+
+# Personal data of the care apps (maillage.care.people.retention): anonymised after N months.
+MAILLAGE_CARE_RETENTION_MONTHS = int(os.environ.get("MAILLAGE_CARE_RETENTION_MONTHS", "12"))
+# The issuer shown in authenticator apps beside the account name (TOTP enrolment).
+OTP_TOTP_ISSUER = "maillage"
 
 # Per-client rate limits (maillage.web.ratelimit): (name, path regex, requests, seconds), per
 # anonymous IP (REMOTE_ADDR); logged-in users get MAILLAGE_RATE_LIMIT_USER_FACTOR times more.

@@ -15,6 +15,9 @@ class Role(models.TextChoices):
     PROFESSIONAL = "professional", "Professionnel de santé"
     COORDINATOR = "coordinator", "Coordinateur"
     ADMINISTRATOR = "administrator", "Administrateur"
+    # care roles (maillage.care): they see personal data, behind a second factor
+    OPERATOR = "operator", "Opérateur téléphonique"
+    NURSE = "nurse", "Infirmier·ère"
 
 
 class Profile(models.Model):
@@ -56,6 +59,8 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=40)
     target_id = models.CharField(max_length=40, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # why personal data was read or written (care apps: "booking", "nurse_day", "retention"…)
+    purpose = models.CharField("finalité", max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["-at"]
@@ -63,3 +68,26 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.target_type}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for scripts and partner platforms (``maillage token create``). Only the
+    SHA-256 digest of the token is stored: the token itself is shown once, at creation. A token
+    acts as its user, with the user's role; revoking it keeps the row (who had what, when)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField("nom", max_length=80, blank=True)
+    prefix = models.CharField("début du jeton", max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    revoked_at = models.DateTimeField("révoqué le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "jeton d'API"
+        verbose_name_plural = "jetons d'API"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -1,15 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from maillage.accounts import psc
+from maillage.accounts import psc, twofactor
 
 app_name = "accounts"
 urlpatterns = [
     path(
         "connexion/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html"),
+        twofactor.LoginView.as_view(),  # Django's, then the TOTP code for care roles
         name="login",
     ),
+    path("connexion/code/", twofactor.otp_verify, name="otp_verify"),
+    path("compte/double-authentification/", twofactor.otp_setup, name="otp_setup"),
     # after a Pro Santé Connect login, logging out also closes the PSC session
     path("deconnexion/", psc.LogoutView.as_view(), name="logout"),
     path("connexion/psc/", psc.LoginStartView.as_view(), name="psc_login"),

@@ -1,0 +1,228 @@
+"""People known to the care apps (patients, later registered vulnerable persons) and their
+consents.
+
+Identity traits follow the national identity-vigilance rules (RNIV): the *strict* traits are
+the birth name, the birth first names (all of them, in order), the date of birth, the sex and the
+birth place (INSEE code); the used name and used first name are *extended* traits. An identity
+collected from what the person says is *provisional*; it becomes *validated* once checked
+against an identity document, *recovered* when it comes from the national INS teleservice, and
+*qualified* when both.
+
+Identity fields stay in clear so that a phone operator can find a caller's earlier bookings;
+free-text health fields of the care apps (and ``Person.notes``) are encrypted
+(:class:`maillage.care.people.crypto.EncryptedTextField`).
+After the retention period (or an erasure request) a Person is *anonymised*: names, contact and
+birth date are emptied; the statistics (age band, commune of residence, sex) stay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from maillage.care.people.crypto import EncryptedTextField
+
+#: Age bands of the statistics kept after anonymisation (INSEE's 15-year bands, children apart).
+AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
+    (0, 5, "0-5"),
+    (6, 14, "6-14"),
+    (15, 29, "15-29"),
+    (30, 44, "30-44"),
+    (45, 59, "45-59"),
+    (60, 74, "60-74"),
+    (75, None, "75+"),
+)
+
+
+def age_band(age: int) -> str:
+    """The statistics band of an age in whole years ("30-44", "75+")."""
+    for low, high, label in AGE_BANDS:
+        if age >= low and (high is None or age <= high):
+            return label
+    raise ValueError(f"âge invalide : {age}")
+
+
+def e164_phone(value: str, label: str = "Téléphone") -> str:
+    """A phone number checked with ``phonenumbers`` (French by default) and written in E.164
+    ("+33325001122"); ValueError with a French sentence otherwise."""
+    import phonenumbers
+
+    text = (value or "").strip()
+    try:
+        number = phonenumbers.parse(text, "FR")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            f"{label} : « {text[:40]} » n'est pas un numéro de téléphone valide "
+            "(par exemple 06 12 34 56 78, ou +32 2 123 45 67 à l'étranger)"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_phone(value: str) -> None:
+    if value:
+        try:
+            e164_phone(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", "Féminin"
+    MALE = "M", "Masculin"
+    UNDETERMINED = "I", "Indéterminé"
+
+
+class IdentityStatus(models.TextChoices):
+    PROVISIONAL = "provisional", "Identité provisoire"
+    RECOVERED = "recovered", "Identité récupérée"
+    VALIDATED = "validated", "Identité validée"
+    QUALIFIED = "qualified", "Identité qualifiée"
+
+
+class Person(models.Model):
+    """A person whose personal data a care app holds. Read and write only through the care
+    apps' services, which audit every access (:func:`maillage.care.people.audit.record`)."""
+
+    birth_name = models.CharField("nom de naissance", max_length=100)
+    first_names = models.CharField(
+        "prénoms de naissance",
+        max_length=200,
+        help_text="Tous les prénoms de naissance, dans l'ordre, séparés par une espace.",
+    )
+    used_first_name = models.CharField("prénom utilisé", max_length=100, blank=True)
+    used_name = models.CharField("nom utilisé", max_length=100, blank=True)
+    # null only once anonymised: the statistics keep the age band instead
+    birth_date = models.DateField("date de naissance", null=True)
+    sex = models.CharField("sexe", max_length=1, choices=Sex.choices)
+    birth_place_insee = models.CharField("lieu de naissance (code INSEE)", max_length=5, blank=True)
+    identity_status = models.CharField(
+        "statut de l'identité",
+        max_length=12,
+        choices=IdentityStatus.choices,
+        default=IdentityStatus.PROVISIONAL,
+    )
+    phone = models.CharField(
+        "téléphone", max_length=20, blank=True, validators=[validate_phone]
+    )  # E.164
+    email = models.EmailField("courriel", blank=True)
+    commune = models.ForeignKey(
+        "territory.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="commune de résidence",
+    )
+    # Médecin traitant, as the person declares it (None: not asked)
+    has_attending_doctor = models.BooleanField("a un médecin traitant", null=True, blank=True)
+    attending_doctor = models.ForeignKey(
+        "directory.Practitioner",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="médecin traitant",
+    )
+    attending_doctor_label = models.CharField(
+        "médecin traitant (tel que déclaré)", max_length=200, blank=True
+    )
+    # free text about the person's needs (hearing, mobility, a carer to call): encrypted
+    notes = EncryptedTextField(
+        "besoins particuliers",
+        blank=True,
+        help_text="Par exemple : malentendant, se déplace en fauteuil, appeler sa fille.",
+    )
+    synthetic = models.BooleanField("synthétique", default=False, db_index=True)
+    created_at = models.DateTimeField("créée le", default=timezone.now, db_index=True)
+    anonymised_at = models.DateTimeField("anonymisée le", null=True, blank=True, db_index=True)
+    # statistics that survive anonymisation (set then; computed from birth_date before)
+    age_band_kept = models.CharField("tranche d'âge", max_length=8, blank=True)
+
+    class Meta:
+        verbose_name = "personne"
+        indexes = [models.Index(fields=["birth_name", "birth_date"])]
+
+    def __str__(self) -> str:  # never the name: __str__ ends up in logs and admin messages
+        return f"Personne n° {self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        """The name to show a professional: used name and first name when known, with the
+        birth name in brackets when it differs ("MARTIN (DURAND) Jeanne")."""
+        if self.anonymised_at is not None:
+            return "Personne anonymisée"
+        first = self.used_first_name or (self.first_names.split() or [""])[0]
+        last = (self.used_name or self.birth_name).upper()
+        if self.used_name and self.used_name.upper() != self.birth_name.upper():
+            last = f"{last} ({self.birth_name.upper()})"
+        return f"{last} {first}".strip()
+
+    def age_on(self, date: dt.date) -> int:
+        """Age in whole years on ``date``; ValueError once anonymised (no birth date)."""
+        if self.birth_date is None:
+            raise ValueError("la date de naissance n'est plus connue (personne anonymisée)")
+        born = self.birth_date
+        return date.year - born.year - ((date.month, date.day) < (born.month, born.day))
+
+    def age_band_on(self, date: dt.date) -> str:
+        """The statistics band on ``date`` (the band kept at anonymisation afterwards)."""
+        if self.birth_date is None:
+            return self.age_band_kept
+        return age_band(self.age_on(date))
+
+    def clean(self) -> None:
+        if self.phone:
+            self.phone = e164_phone(self.phone)
+        if self.birth_date and self.birth_date > timezone.localdate():
+            raise ValidationError({"birth_date": "La date de naissance est dans le futur."})
+
+
+class ConsentPurpose(models.TextChoices):
+    TELECONSULTATION = "teleconsultation", "téléconsultation"
+    REPORT_TO_GP = "report_to_gp", "transmission du compte rendu au médecin traitant"
+    REMINDERS = "reminders", "rappels SMS/e-mail"
+    REGISTER = "register", "registre des personnes vulnérables"
+    REFERRAL = "referral", "recherche d'un médecin traitant"
+
+
+class ConsentChannel(models.TextChoices):
+    WEB = "web", "en ligne"
+    PHONE = "phone", "par téléphone"
+    PROFESSIONAL = "professional", "recueilli par un professionnel"
+
+
+class Consent(models.Model):
+    """One consent given (or refused) for one purpose, on one date, through one channel; a
+    withdrawal is recorded on the row, never by deleting it."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField("finalité", max_length=20, choices=ConsentPurpose.choices)
+    given = models.BooleanField("accordé")
+    at = models.DateTimeField("recueilli le", default=timezone.now)
+    channel = models.CharField("canal", max_length=12, choices=ConsentChannel.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="recueilli par",
+    )
+    withdrawn_at = models.DateTimeField("retiré le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "consentement"
+        ordering = ["person_id", "purpose", "-at"]
+
+    def __str__(self) -> str:
+        return f"Consentement {self.get_purpose_display()} de la personne n° {self.person_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.given and self.withdrawn_at is None

@@ -1,0 +1,102 @@
+"""The guard of every care page that shows personal data: ``personal_data_required``.
+
+Login, a role allowed to see personal data, and a second factor: a verified TOTP device in this
+session (django-otp), or a login through Pro Santé Connect (``session["auth_method"] ==
+"psc"``), which is strong authentication by itself. A user without a TOTP device is sent to
+enrol one; a user with one, to type its code.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from maillage.accounts.models import Role
+from maillage.accounts.permissions import role_of
+
+#: Roles that may open care pages at all (each page may narrow it).
+CARE_ROLES = (
+    Role.OPERATOR,
+    Role.NURSE,
+    Role.PROFESSIONAL,
+    Role.COORDINATOR,
+    Role.ADMINISTRATOR,
+)
+
+
+def second_factor_done(request: HttpRequest) -> bool:
+    """Whether this session passed strong authentication (TOTP verified, or PSC login)."""
+    if request.session.get("auth_method") == "psc":
+        return True
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
+def has_totp_device(user: Any) -> bool:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def _go(request: HttpRequest, name: str) -> HttpResponse:
+    return redirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
+
+
+def check(request: HttpRequest, roles: Iterable[str] = CARE_ROLES) -> HttpResponse | None:
+    """None when the request may see personal data, else the response that leads on (login,
+    enrolment, code) or refuses (403, in French)."""
+    user = request.user
+    if not user.is_authenticated:
+        return _go(request, "accounts:login")
+    if role_of(user) not in set(roles):
+        return render(
+            request,
+            "people/forbidden.html",
+            {"message": "Votre rôle ne donne pas accès à ces données personnelles."},
+            status=403,
+        )
+    if not second_factor_done(request):
+        if has_totp_device(user):
+            return _go(request, "accounts:otp_verify")
+        return _go(request, "accounts:otp_setup")
+    return None
+
+
+def personal_data_required(
+    view: Callable[..., HttpResponse] | None = None, *, roles: Iterable[str] = CARE_ROLES
+) -> Any:
+    """Decorator of care views: ``@personal_data_required`` or
+    ``@personal_data_required(roles=[Role.NURSE])``."""
+    roles = tuple(roles)
+
+    def decorate(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(func)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            refused = check(request, roles)
+            if refused is not None:
+                return refused
+            return func(request, *args, **kwargs)
+
+        return wrapper
+
+    if view is not None:
+        return decorate(view)
+    return decorate
+
+
+class PersonalDataRequiredMixin:
+    """The same guard for class-based views (``personal_data_roles`` narrows the roles)."""
+
+    personal_data_roles: Iterable[str] = CARE_ROLES
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = check(request, self.personal_data_roles)
+        if refused is not None:
+            return refused
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
