@@ -369,3 +369,17 @@ def test_check_deploy_refuses_a_plain_http_issuer(settings):
     assert "maillage.E020" not in found  # complete, only not HTTPS
     settings.MAILLAGE_PSC_ISSUER = "https://auth.esante.gouv.fr/auth/realms/esante-wallet"
     assert not {"maillage.E020", "maillage.E021"} & {e.id for e in deployment_checks()}
+
+
+def test_a_psc_login_is_the_second_factor_of_the_care_pages(psc_on, practitioner):
+    from django.test import RequestFactory
+
+    from maillage.care.people.views import check
+
+    client = Client()
+    psc_login(client)
+    request = RequestFactory().get("/", **HOST)
+    request.user, request.session = logged_in_user(client), client.session
+    assert check(request) is None  # no TOTP asked after Pro Santé Connect
+    request.session = Client().session  # the same user after a password login: code asked
+    assert check(request)["Location"].startswith("/compte/double-authentification/")
