@@ -141,6 +141,8 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # login throttling first
     "django.contrib.auth.backends.ModelBackend",
+    # Pro Santé Connect (OpenID Connect): active only when MAILLAGE_PSC_* are set
+    "maillage.accounts.psc.ProSanteConnectBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes locked after 5 failures
@@ -326,6 +328,13 @@ else:
 PASSWORD_RESET_TIMEOUT = 2 * 3600  # a reset link works for two hours
 # The site's public address, for links in e-mails sent outside a request (reminders).
 MAILLAGE_SITE_URL = os.environ.get("MAILLAGE_SITE_URL", "http://127.0.0.1:8000")
+
+# Login with Pro Santé Connect (maillage.accounts.psc, docs/deploy.md): the provider's issuer
+# (or its discovery document's URL) and the client declared at ANS. All set: the button shows.
+MAILLAGE_PSC_ISSUER = os.environ.get("MAILLAGE_PSC_ISSUER", "")
+MAILLAGE_PSC_DISCOVERY_URL = os.environ.get("MAILLAGE_PSC_DISCOVERY_URL", "")
+MAILLAGE_PSC_CLIENT_ID = os.environ.get("MAILLAGE_PSC_CLIENT_ID", "")
+MAILLAGE_PSC_CLIENT_SECRET = os.environ.get("MAILLAGE_PSC_CLIENT_SECRET", "")
 
 LOGGING = {
     "version": 1,
