@@ -136,3 +136,23 @@ class BearerAuth(HttpBearer):
         if user is not None:
             request.user = user
         return user
+
+
+@token_required
+def whoami(request: HttpRequest) -> HttpResponse:
+    """``GET /api/token/``: whom a token stands for, and with which role (a partner platform
+    checks its token with it)."""
+    from maillage.accounts.models import Role
+    from maillage.accounts.permissions import role_of
+
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET"})
+    role = role_of(request.user) or ""
+    body = {
+        "username": request.user.get_username(),
+        "role": str(role),
+        "role_label": dict(Role.choices).get(role, ""),
+    }
+    return HttpResponse(
+        json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8"
+    )
