@@ -116,3 +116,11 @@ def test_the_key_file_is_private(db, care_keys):
     crypto.encrypt("x")
     assert stat.S_IMODE(care_keys.parent.stat().st_mode) == 0o700
     assert os.stat(care_keys).st_uid == os.getuid()
+
+
+def test_a_key_file_that_cannot_be_created_is_a_clear_french_error(db, care_keys):
+    care_keys.parent.parent.mkdir(parents=True, exist_ok=True)
+    care_keys.parent.write_text("not a folder")  # <data folder>/keys is a file: no key file
+    with pytest.raises(crypto.CareKeyError, match="Impossible de créer le fichier des clés"):
+        create_person(None, "test", **TRAITS)
+    assert not Person.objects.exists()
