@@ -166,3 +166,16 @@ def test_a_bad_code_format_is_a_french_message(client, make_user):
     )
     assert response.status_code == 400
     assert "Le code fait 6 chiffres." in response.content.decode()
+
+
+def test_administrators_remove_devices_without_seeing_their_secret(client, make_user):
+    from django.contrib.auth.models import User
+
+    nurse = make_user("infirmiere", Role.NURSE)
+    device = TOTPDevice.objects.create(user=nurse, name="téléphone", confirmed=True)
+    admin = User.objects.create_superuser("admin", password=PASSWORD)
+    client.force_login(admin)
+    page = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/", **HOST)
+    assert page.status_code == 200 and "infirmiere" in page.content.decode()
+    assert device.key not in page.content.decode()
+    assert device.config_url.split("secret=")[1][:16] not in page.content.decode()
