@@ -136,6 +136,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
     "maillage.web.middleware.ContentSecurityPolicyMiddleware",
+    "maillage.care.people.middleware.CareKeyErrorMiddleware",  # a lost key: 503, not 500
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -274,6 +275,8 @@ MAILLAGE_TILE_URL = os.environ.get("MAILLAGE_TILE_URL", "")
 MAILLAGE_CARE_RETENTION_MONTHS = int(os.environ.get("MAILLAGE_CARE_RETENTION_MONTHS", "12"))
 # The issuer shown in authenticator apps beside the account name (TOTP enrolment).
 OTP_TOTP_ISSUER = "maillage"
+# An administrator removes a lost device in /admin/, but never sees its secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Per-client rate limits (maillage.web.ratelimit): (name, path regex, requests, seconds), per
 # anonymous IP (REMOTE_ADDR); logged-in users get MAILLAGE_RATE_LIMIT_USER_FACTOR times more.
