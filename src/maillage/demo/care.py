@@ -210,3 +210,65 @@ def ensure_history_scheduled() -> bool:
         return False
     load_history_task.enqueue()
     return True
+
+
+#: Communes of the synthetic practices offering unscheduled-care slots (INSEE codes): around
+#: the rooms (Saint-Dizier) and farther (Joinville, Chaumont, Langres), so that the finder
+#: widens its radius from a rural commune.
+PRACTICE_COMMUNES = ("52448", "52250", "52121", "52269", "52332", "52060")
+PRACTICE_PREFIX = "snp-demo-"
+
+
+def load_demo_practices(today: dt.date | None = None) -> ImportReport:
+    """A few synthetic GP practices offering unscheduled-care slots on weekday evenings
+    (17:00-19:00, 20 minutes), each linked to a synthetic GP of the directory practising in
+    one of :data:`PRACTICE_COMMUNES`; flagged synthetic. Idempotent (upsert by slug)."""
+    from maillage.care.scheduling.models import OpeningRule
+    from maillage.care.scheduling.services.generation import generate
+    from maillage.directory.models import PractitionerRole
+
+    started = time.perf_counter()
+    report = ImportReport("cabinets de soins non programmés", counts={"cabinets": 0})
+    with transaction.atomic():
+        for commune in PRACTICE_COMMUNES:
+            role = (
+                PractitionerRole.objects.filter(
+                    synthetic=True,
+                    active=True,
+                    profession_code="10",
+                    location__commune_id=commune,
+                )  # fmt: skip
+                .select_related("practitioner", "location__commune")
+                .order_by("pk")
+                .first()
+            )
+            if role is None:
+                continue
+            doctor = role.practitioner
+            site, _ = Site.objects.update_or_create(
+                slug=f"{PRACTICE_PREFIX}{commune}",
+                defaults={
+                    "name": f"Cabinet du Dr {doctor.given_name} {doctor.family_name}".strip(),
+                    "kind": "unscheduled_care", "practitioner_role": role,
+                    "location": role.location, "organization": role.organization,
+                    "address": role.location.address, "postal_code": role.location.postal_code,
+                    "commune_id": commune, "phone": role.location.phone, "synthetic": True,
+                    "active": True,
+                    "source_note": "Cabinet synthétique de démonstration (soins non programmés).",
+                },
+            )  # fmt: skip
+            schedule, _ = Schedule.objects.get_or_create(
+                site=site, name=f"Soins non programmés — {site.name}",
+                defaults={"mode": ConsultationMode.AMB, "practitioner_role": role,
+                          "synthetic": True, "specialty_code": "SM54"},
+            )  # fmt: skip
+            OpeningRule.objects.get_or_create(
+                schedule=schedule, label="Soirs de semaine (soins non programmés)",
+                defaults={"weekdays": "01234", "start_time": dt.time(17),
+                          "end_time": dt.time(19), "slot_minutes": 20,
+                          "valid_from": dt.date(2026, 1, 1)},
+            )  # fmt: skip
+            generate(schedule, today=today)
+            report.counts["cabinets"] += 1
+    report.seconds = time.perf_counter() - started
+    return report

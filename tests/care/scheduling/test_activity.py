@@ -152,3 +152,17 @@ def test_the_history_load_is_enqueued_once_as_a_background_task(demo_db):
     assert demo_care.ensure_history_scheduled() is True
     assert demo_care.ensure_history_scheduled() is False  # already waiting
     assert DBTaskResult.objects.filter(task_path__endswith="load_history_task").count() == 1
+
+
+def test_the_activity_api_is_aggregates_flagged_synthetic(site, schedule, nurse, coordinator):
+    book_today(schedule)
+    assert Client(HTTP_HOST="127.0.0.1").get("/api/care/activity").status_code == 401
+    professional = make_user("docteur", Role.PROFESSIONAL)
+    assert verified_client(professional).get("/api/care/activity").status_code == 403
+    client = verified_client(nurse)
+    assert client.get("/api/care/activity", {"site": "ailleurs"}).status_code == 400
+    body = client.get("/api/care/activity").json()
+    assert body["synthetic"] is True and body["months"][0]["site"] == site.slug
+    assert body["months"][0]["booked"] == 1 and body["months"][0]["synthetic"] is True
+    assert "ZORGBELIN" not in str(body).upper()
+    assert "/api/care/activity" in client.get("/api/schema").json()["paths"]

@@ -11,10 +11,17 @@ from django.utils import timezone
 
 from maillage.care.scheduling.models import Schedule, Site, SiteKind, Slot, SlotType
 from maillage.care.scheduling.services import finder
+from maillage.demo import care as demo_care
 
 pytestmark = pytest.mark.django_db
 
 SAINT_DIZIER, JOINVILLE, CHAUMONT = "52448", "52250", "52121"
+
+
+@pytest.fixture(autouse=True)
+def _without_demo_practices(demo_db):
+    """The demo's synthetic practices are set aside: each test builds its own map."""
+    Site.objects.filter(slug__startswith=demo_care.PRACTICE_PREFIX).update(active=False)
 
 
 def practice(slug: str, commune: str, free: int, *, slot_type: str = SlotType.PUBLIC) -> Site:
@@ -103,3 +110,24 @@ def test_the_public_page_and_the_api(demo_db):
         assert refused.json()["detail"]
     schema = client.get("/api/schema").json()
     assert "/api/care/finder" in schema["paths"]
+
+
+def test_the_demo_practices_are_synthetic_gps_with_evening_slots(demo_db):
+    demo_care.load_demo_practices()
+    again = demo_care.load_demo_practices()  # idempotent
+    sites = Site.objects.filter(slug__startswith=demo_care.PRACTICE_PREFIX)
+    assert sites.count() == again.counts["cabinets"] >= 3
+    for site in sites:
+        assert site.synthetic and site.practitioner_role.practitioner.synthetic
+        assert site.practitioner_role.profession_code == "10"
+    monday = timezone.localdate() + dt.timedelta(days=7 - timezone.localdate().weekday())
+    now = dt.datetime.combine(monday, dt.time(8), finder_zone())
+    result = finder.find("Langres", "today", teleconsultation=False, now=now)
+    assert result.options and all(o.site.synthetic for o in result.options)
+    assert result.options[0].site.commune_id == "52269"  # Langres' own practice first
+
+
+def finder_zone():
+    from maillage.care.scheduling.services.generation import local_zone
+
+    return local_zone()
