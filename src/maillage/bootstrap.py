@@ -137,6 +137,7 @@ def _all_steps(
 ) -> list[tuple[str, float, Callable[[], ImportReport]]]:
     """What ``maillage import all`` does, in order: (label shown to the user, share of the
     total time measured on a fresh install, step)."""
+    from maillage.demo import care as demo_care
     from maillage.demo import directory as demo
     from maillage.demo import scheduling as demo_scheduling
     from maillage.demo import synthetic
@@ -158,6 +159,7 @@ def _all_steps(
         ),
         ("dispositifs de démonstration", 0.01, demo.load_demo_directory),
         ("agendas de démonstration", 0.005, demo_scheduling.load_demo_scheduling),
+        ("cabinets de soins non programmés (démonstration)", 0.003, demo_care.load_demo_practices),
         ("index de recherche", 0.16, search.reindex_all),
     ]
 
@@ -327,8 +329,10 @@ def serve_after(
 def _schedule_background_work() -> None:
     """The recurring tasks: the care agendas' slots kept generated up to the horizon."""
     from maillage.care.scheduling.tasks import ensure_generation_scheduled
+    from maillage.demo.care import ensure_history_scheduled
 
     ensure_generation_scheduled()
+    ensure_history_scheduled()  # the rooms' synthetic history (about 30 s): after the start
 
 
 def _warm_up() -> None:
