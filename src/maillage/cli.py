@@ -217,6 +217,82 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 1 if counts["échecs"] else 0
 
 
+def _parse_since(text: str):
+    """``--since``: a date (midnight, Paris time) or a date and time, ISO 8601."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"« {text} » n'est pas une date (AAAA-MM-JJ, ou AAAA-MM-JJTHH:MM)"
+        ) from None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """``maillage audit export --since DATE``: the audit log as CSV."""
+    since = _parse_since(args.since)
+    _setup_django()
+    from maillage.bootstrap import migrate
+    from maillage.care.people.audit import export_csv
+
+    migrate()
+    if args.output in (None, "-"):
+        count = export_csv(since, sys.stdout)
+    else:
+        with open(args.output, "w", newline="", encoding="utf-8") as out:
+            count = export_csv(since, out)
+        print(args.output)
+    _say(f"{count} événements du journal depuis le {since:%d/%m/%Y %H:%M}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """``maillage token create|revoke|list``: bearer tokens for scripts and partners."""
+    _setup_django()
+    from maillage.accounts import tokens
+    from maillage.bootstrap import migrate
+
+    migrate()
+    if args.action == "create":
+        row, token = tokens.create_token(args.username, name=args.name or "")
+        _say(
+            f"Jeton créé pour « {row.user.get_username()} » ({row.prefix}…) : il n'est affiché "
+            "qu'une fois ; révocation : maillage token revoke " + row.prefix
+        )
+        print(token)
+    elif args.action == "revoke":
+        tokens.revoke_token(args.token)
+        _say("Jeton révoqué.")
+    else:
+        for row in tokens.list_tokens(args.username):
+            state = f"révoqué le {row.revoked_at:%d/%m/%Y}" if row.revoked_at else "actif"
+            print(f"{row.prefix}…\t{row.user.get_username()}\t{row.created_at:%d/%m/%Y}\t{state}")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """``maillage keys rotate|generate``: the encryption keys of health free text."""
+    if args.action == "generate":
+        from maillage.care.people.crypto import generate_key
+
+        print(generate_key())
+        return 0
+    _setup_django()
+    from maillage.bootstrap import migrate
+    from maillage.care.people.crypto import rotate_keys
+
+    migrate()
+    rows = rotate_keys(drop_old=args.drop_old)
+    _say(f"Nouvelle clé en service ; {rows} lignes rechiffrées.")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maillage.settings")
     from django.core.management import execute_from_command_line
@@ -302,6 +378,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mois", type=int, default=12, help="fiches non vérifiées depuis N mois")
     p.set_defaults(func=cmd_remind)
 
+    p = sub.add_parser("audit", help="journal des accès aux données personnelles")
+    audit = p.add_subparsers(dest="action", required=True)
+    q = audit.add_parser("export", help="le journal en CSV (qui, quand, action, objet, finalité)")
+    q.add_argument("--since", required=True, help="depuis cette date (AAAA-MM-JJ)")
+    q.add_argument("--output", help="fichier CSV (par défaut : la sortie standard)")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("token", help="jetons d'API (Authorization: Bearer …)")
+    token = p.add_subparsers(dest="action", required=True)
+    q = token.add_parser("create", help="crée un jeton (affiché une fois, en dernière ligne)")
+    q.add_argument("username")
+    q.add_argument("--name", help="à quoi sert le jeton (plateforme partenaire, script…)")
+    q = token.add_parser("revoke", help="révoque un jeton (entier, ou son début affiché)")
+    q.add_argument("token")
+    q = token.add_parser("list", help="liste les jetons (jamais leur valeur)")
+    q.add_argument("username", nargs="?")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("keys", help="clés de chiffrement des données de santé")
+    keys = p.add_subparsers(dest="action", required=True)
+    q = keys.add_parser("rotate", help="nouvelle clé, et tout est rechiffré avec elle")
+    q.add_argument("--drop-old", action="store_true", help="retirer ensuite les anciennes clés")
+    keys.add_parser("generate", help="affiche une nouvelle clé (pour MAILLAGE_CARE_KEYS)")
+    p.set_defaults(func=cmd_keys)
+
     p = sub.add_parser("manage", help="commandes d'administration Django")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)
@@ -325,6 +426,13 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"erreur : {exc.args[0] if exc.args else exc}")
         return 2
     except ValueError as exc:
+        _say(f"erreur : {exc}")
+        return 2
+    except Exception as exc:
+        from maillage.care.people.crypto import CareKeyError
+
+        if not isinstance(exc, CareKeyError):
+            raise
         _say(f"erreur : {exc}")
         return 2
     except KeyboardInterrupt:

@@ -140,6 +140,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
     "maillage.web.middleware.ContentSecurityPolicyMiddleware",
+    "maillage.care.people.middleware.CareKeyErrorMiddleware",  # a lost key: 503, not 500
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("fhir/", include("maillage.care.scheduling.fhir.urls")),
     path("fhir/", include("maillage.directory.fhir.urls")),
     path("exports/", include("maillage.exports.urls")),
+    path("soins/personnes/", include("maillage.care.people.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),
 ]

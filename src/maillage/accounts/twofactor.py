@@ -146,7 +146,8 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             for i in range(0, 32, 4)
         ),
     }
-    return render(request, "accounts/otp_setup.html", context, status=400 if error else 200)
+    status = 400 if (error or form.errors) else 200
+    return render(request, "accounts/otp_setup.html", context, status=status)
 
 
 @login_required

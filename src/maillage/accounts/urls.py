@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from maillage.accounts import twofactor
+from maillage.accounts import tokens, twofactor
 
 app_name = "accounts"
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     path("connexion/code/", twofactor.otp_verify, name="otp_verify"),
     path("compte/double-authentification/", twofactor.otp_setup, name="otp_setup"),
+    path("api/token/", tokens.whoami, name="token_whoami"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     # Password reset by e-mail: Django's own views, French pages and message.
     path(

@@ -26,10 +26,22 @@ def build_export(export: dict[str, Any]) -> str:
     return str(build(Export.from_dict(export)))
 
 
+def worker_starting() -> None:
+    """Let each app schedule its periodic tasks: an AppConfig may define ``worker_starting()``
+    (e.g. the care apps' nightly retention run, :mod:`maillage.care.people.tasks`)."""
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        hook = getattr(config, "worker_starting", None)
+        if hook is not None:
+            hook()
+
+
 def run_worker(*, batch: bool = False, interval: float = 1.0) -> None:
     """Work off the database queue in this thread (``batch``: until it is empty)."""
     from django_tasks_db.management.commands.db_worker import Worker
 
+    worker_starting()
     worker = Worker(
         queue_names=["*"],
         interval=interval,

@@ -22,7 +22,9 @@ from django.db import models
 from maillage.accounts.models import AuditEvent
 
 ACTIONS = ("view", "create", "update", "delete", "export", "erase", "anonymise")
-_CODE = re.compile(r"^[a-z0-9_.:\-]{0,64}$")  # field names, purposes, codes: lower-case ASCII
+# field names, purposes, codes: lower-case ASCII starting with a letter (so that no date, phone
+# number or identifier made of digits passes as a "code")
+_CODE = re.compile(r"^[a-z_][a-z0-9_.:\-]{0,63}$")
 
 
 def _check_detail(key: str, value: Any) -> None:
@@ -41,6 +43,11 @@ def _check_detail(key: str, value: Any) -> None:
     )
 
 
+def _check_purpose(purpose: str) -> None:
+    if not (purpose and len(purpose) <= 40 and _CODE.match(purpose)):
+        raise ValueError(f"audit purpose must be a short lower-case code, not {purpose!r}")
+
+
 def _user(user: Any) -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
@@ -53,8 +60,7 @@ def record(
     "access_request"…)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    if not _CODE.match(purpose or "") or not purpose:
-        raise ValueError(f"audit purpose must be a short lower-case code, not {purpose!r}")
+    _check_purpose(purpose)
     for key, value in details.items():
         _check_detail(key, value)
     return AuditEvent.objects.create(
@@ -85,8 +91,7 @@ def record_list(
         raise ValueError(f"unknown audit action {action!r}")
     for key, value in details.items():
         _check_detail(key, value)
-    if not _CODE.match(purpose or "") or not purpose:
-        raise ValueError(f"audit purpose must be a short lower-case code, not {purpose!r}")
+    _check_purpose(purpose)
     return AuditEvent.objects.create(
         user=_user(user),
         action=action,

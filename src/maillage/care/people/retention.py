@@ -98,9 +98,12 @@ def _strip(person: Person, now: dt.datetime) -> None:
 def _referencing() -> list[tuple[type[models.Model], str, bool]]:
     """(model, FK name, has anonymised_at) for every relation pointing to Person."""
     found = []
-    for rel in Person._meta.related_objects:
+    # include_hidden: a relation declared with related_name="+" refers to people all the same
+    for rel in Person._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
+            continue
         model = rel.related_model
-        if model is Consent or not (rel.one_to_many or rel.one_to_one):
+        if model is Consent:
             continue
         has_flag = any(f.name == "anonymised_at" for f in model._meta.concrete_fields)
         found.append((model, rel.field.name, has_flag))

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from maillage.accounts.models import Role
 from maillage.accounts.permissions import role_of
@@ -100,3 +101,65 @@ class PersonalDataRequiredMixin:
         if refused is not None:
             return refused
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+# --- rights of the person (handled by an administrator, the data protection contact) ---------
+
+
+def _person_or_403(request: HttpRequest, pk: int, action: str) -> Any:
+    from django.http import Http404
+
+    from maillage.care.people.models import Person
+    from maillage.care.people.permissions import can_access
+
+    person = Person.objects.filter(pk=pk).first()
+    if person is None:
+        raise Http404("personne inconnue")
+    if not can_access(request.user, person, action):
+        return None
+    return person
+
+
+def _refuse(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "people/forbidden.html",
+        {"message": "Les demandes d'accès et d'effacement sont traitées par un administrateur."},
+        status=403,
+    )
+
+
+@require_http_methods(["GET"])
+@personal_data_required
+def access_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The person's data as a JSON file (their right of access), audited."""
+    import json
+
+    from maillage.care.people.retention import access_request
+
+    person = _person_or_403(request, pk, "export")
+    if person is None:
+        return _refuse(request)
+    data = access_request(person, request.user)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="personne-{person.pk}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@personal_data_required
+def erase_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what erasing does; POST: erase (statistics kept), audited."""
+    from maillage.care.people.retention import erase
+
+    person = _person_or_403(request, pk, "erase")
+    if person is None:
+        return _refuse(request)
+    if request.method == "POST":
+        erase(person, request.user)
+        return render(request, "people/erased.html", {"person_id": person.pk})
+    return render(request, "people/erase.html", {"person_id": person.pk})

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from maillage.care.people import views
+
+app_name = "people"
+urlpatterns = [
+    path("<int:pk>/donnees.json", views.access_request_view, name="access_request"),
+    path("<int:pk>/effacer/", views.erase_view, name="erase"),
+]
