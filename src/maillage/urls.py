@@ -15,6 +15,7 @@ urlpatterns = [
     path("fhir/", include("maillage.directory.fhir.urls")),
     path("exports/", include("maillage.exports.urls")),
     path("soins/personnes/", include("maillage.care.people.urls")),
+    path("", include("maillage.care.scheduling.urls_booking")),  # /rendez-vous/, /soins/operateur/
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),
 ]
