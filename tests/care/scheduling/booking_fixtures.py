@@ -63,8 +63,8 @@ def sms_texts(folder: Path) -> list[str]:
 @pytest.fixture
 def room(schedule) -> Site:
     """The test site (a teleconsultation room from 6 years old) with, two days ahead, three
-    public slots (9:00, 9:30, 10:00), a slot for professionals only (11:00), and one public slot four
-    days ahead (9:00)."""
+    public slots (9:00, 9:30, 10:00) and a slot for professionals only (11:00), and one public
+    slot four days ahead (9:00)."""
     site = schedule.site
     day = timezone.localdate() + dt.timedelta(days=2)
     for hour, minute in ((9, 0), (9, 30), (10, 0)):

@@ -18,7 +18,8 @@ from maillage.care.people.models import Consent, Person
 from maillage.care.scheduling.models import Booking, BookingStatus, Slot
 from maillage.care.scheduling.models_booking import Notification
 
-from .booking_fixtures import FORM, HOST, other_site, room, room_slots, sms_dir, sms_texts  # noqa: F401
+from .booking_fixtures import *  # noqa: F403 (the fixtures)
+from .booking_fixtures import FORM, HOST, room_slots, sms_texts
 
 pytestmark = pytest.mark.django_db
 
