@@ -57,7 +57,7 @@ def test_an_operator_sees_only_the_slots_of_the_sites_they_serve(room, other_sit
     assert client.get(f"/soins/operateur/creneaux/{other.pk}/reserver/").status_code == 404
     # filters: day, type
     day = timezone.localtime(room_slots(room)[-1].start).date()
-    filtered = text(client.get(f"/soins/operateur/?day={day}&days=1&slot_type=public"))
+    filtered = text(client.get(f"/soins/operateur/?day={day:%d/%m/%Y}&days=1&slot_type=public"))
     assert filtered.count('data-testid="op-slot"') == 1
     bad = client.get("/soins/operateur/?day=hier&days=999")
     assert bad.status_code == 400 and "Saisissez une date valide" in text(bad)

@@ -57,7 +57,12 @@ class IdentityForm(forms.Form):
     birth_date = forms.DateField(
         label="Date de naissance",
         input_formats=DATE_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
+        help_text="JJ/MM/AAAA, par exemple 17/02/1941.",
+        # a text field: typing eight digits beats scrolling decades in a date picker
+        widget=forms.DateInput(
+            attrs={"autocomplete": "bday", "inputmode": "numeric", "placeholder": "JJ/MM/AAAA"},
+            format="%d/%m/%Y",
+        ),
         error_messages={"invalid": "Date de naissance illisible : écrivez-la JJ/MM/AAAA."},
     )
     sex = forms.ChoiceField(label="Sexe", choices=Sex.choices, widget=forms.RadioSelect)
@@ -178,7 +183,10 @@ class SlotSearchForm(forms.Form):
 
     day = forms.DateField(
         label="Jour", required=False, input_formats=DATE_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date", "accesskey": "j"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(
+            attrs={"accesskey": "j", "placeholder": "JJ/MM/AAAA", "inputmode": "numeric"},
+            format="%d/%m/%Y",
+        ),
     )  # fmt: skip
     site = forms.ModelChoiceField(
         label="Site", queryset=Site.objects.none(), required=False, empty_label="Tous mes sites",
@@ -204,7 +212,8 @@ class CallerSearchForm(forms.Form):
                                  widget=forms.TextInput(attrs={"accesskey": "n"}))  # fmt: skip
     birth_date = forms.DateField(
         label="Date de naissance", required=False, input_formats=DATE_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"placeholder": "JJ/MM/AAAA", "inputmode": "numeric"},
+                               format="%d/%m/%Y"),
         error_messages={"invalid": "Date de naissance illisible : écrivez-la JJ/MM/AAAA."},
     )  # fmt: skip
     phone = forms.CharField(

@@ -75,6 +75,25 @@ def by_day(slots: Iterable[Slot]) -> list[Day]:
     return days
 
 
+@dataclass
+class SiteDay:
+    date: dt.date
+    #: (site, its slots of the day), sites in name order
+    sites: list[tuple[Site, list[Slot]]]
+
+
+def by_day_and_site(slots: Iterable[Slot]) -> list[SiteDay]:
+    """The operator's view: each day, each site's slots on one line."""
+    out: list[SiteDay] = []
+    for day in by_day(slots):
+        per_site: dict[int, tuple[Site, list[Slot]]] = {}
+        for slot in day.slots:
+            site = slot.schedule.site
+            per_site.setdefault(site.pk, (site, []))[1].append(slot)
+        out.append(SiteDay(day.date, sorted(per_site.values(), key=lambda p: p[0].name)))
+    return out
+
+
 def book_from_form(
     slot: Slot,
     data: dict[str, Any],

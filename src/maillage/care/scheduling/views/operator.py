@@ -72,7 +72,7 @@ def home(request: HttpRequest) -> HttpResponse:
             chosen, first_day=data.get("day") or timezone.localdate(),
             days=data.get("days") or 7, slot_types=types,
         )[:300]  # fmt: skip
-        days = channels.by_day(s for s in slots if may_book_type(s, request.user))
+        days = channels.by_day_and_site(s for s in slots if may_book_type(s, request.user))
     callers = CallerSearchForm(prefix="c")
     return render(
         request,
@@ -89,6 +89,7 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
     slot = _slot(request, slot_id)
     site = slot.schedule.site
     form = IdentityForm(request.POST or None, site=site)
+    form.fields["birth_name"].widget.attrs["autofocus"] = True  # the caller's name first
     if request.method == "POST" and form.is_valid():
         try:
             result = channels.book_from_form(
