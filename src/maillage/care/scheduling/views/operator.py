@@ -36,6 +36,12 @@ from maillage.care.scheduling.services.booking import (
 STAFF = [Role.OPERATOR, Role.NURSE, Role.ADMINISTRATOR]
 PURPOSE = "phone_booking"
 operator_only = personal_data_required(roles=STAFF)
+#: The consents as the operator asks them on the phone.
+PHONE_CONSENTS = {
+    "consent_teleconsultation": "L'appelant·e accepte d'être examiné·e en téléconsultation.",
+    "consent_report": "L'appelant·e accepte l'envoi du compte rendu à son médecin traitant.",
+    "consent_reminders": "L'appelant·e souhaite un rappel la veille (SMS, courriel si donné).",
+}
 
 
 def _slot(request: HttpRequest, slot_id: int) -> Slot:
@@ -90,6 +96,9 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
     site = slot.schedule.site
     form = IdentityForm(request.POST or None, site=site)
     form.fields["birth_name"].widget.attrs["autofocus"] = True  # the caller's name first
+    for name, label in PHONE_CONSENTS.items():
+        if name in form.fields:
+            form.fields[name].label = label
     if request.method == "POST" and form.is_valid():
         try:
             result = channels.book_from_form(
