@@ -286,10 +286,11 @@ OTP_TOTP_ISSUER = "maillage"
 MAILLAGE_RATE_LIMITS_ENABLED = os.environ.get("MAILLAGE_RATE_LIMITS_ENABLED", "1") != "0"
 MAILLAGE_RATE_LIMIT_USER_FACTOR = 5
 MAILLAGE_RATE_LIMITS = [
-    # search: the API, the page, its map, and FHIR searches
+    # search: the API, the page, its map, and FHIR searches (a booking, POST
+    # /fhir/Appointment, is not one: it counts in "api" below)
     (
         "search",
-        r"^/(api/directory/search|annuaire/(carte\.json)?$|fhir/(?!metadata)[A-Za-z]+/?$)",
+        r"^/(api/directory/search|annuaire/(carte\.json)?$|fhir/(?!metadata|Appointment)[A-Za-z]+/?$)",
         60,
         60,
     ),

@@ -61,12 +61,7 @@ def test_monthly_figures_counted_as_the_seeds_count_them():
     assert row["acts_per_day"] == pytest.approx(2.0)
     assert row["acts_per_hour"] == pytest.approx(4 / 14)
     assert row["share_without_gp"] == pytest.approx(3 / 4)
-    assert (row["18-39 ans"], row["60-74 ans"], row["75 ans et plus"], row["6-17 ans"]) == (
-        2,
-        1,
-        1,
-        0,
-    )
+    assert (row["30-44"], row["60-74"], row["75+"], row["6-14"]) == (2, 1, 1, 0)
 
 
 def test_months_are_local_and_a_month_without_bookings_has_zero_acts():
@@ -133,3 +128,14 @@ def test_missing_columns_are_named():
             _sessions(("cm", "2019-04-09 08:30", "2019-04-09 12:30", 8)),
             pd.DataFrame(columns=["site", "start", "status", "has_gp", "age", "commune"]),
         )
+
+
+def test_anonymised_bookings_count_by_their_kept_band():
+    sessions = _sessions(("cm", "2019-04-09 08:30", "2019-04-09 12:30", 8))
+    bookings = _bookings(
+        ("cm", "2019-04-09 08:30", "honoured", "p1", False, None, None),
+        ("cm", "2019-04-09 09:00", "honoured", "p2", False, 40, "52448"),
+    )
+    bookings["age_band"] = ["75+", ""]
+    row = ca.monthly_activity(sessions, bookings).iloc[0]
+    assert (row["75+"], row["30-44"]) == (1, 1)

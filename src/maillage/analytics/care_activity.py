@@ -25,13 +25,16 @@ import pandas as pd
 
 TIMEZONE = "Europe/Paris"
 
-#: Age bands of the activity tables (the rooms see patients from age 6, seed 003).
+#: Age bands of the activity tables: INSEE's 15-year bands with children apart, the bands the
+#: care apps keep once a person's data is anonymised (``maillage.care.people``).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("6-17 ans", 6, 17),
-    ("18-39 ans", 18, 39),
-    ("40-59 ans", 40, 59),
-    ("60-74 ans", 60, 74),
-    ("75 ans et plus", 75, None),
+    ("0-5", 0, 5),
+    ("6-14", 6, 14),
+    ("15-29", 15, 29),
+    ("30-44", 30, 44),
+    ("45-59", 45, 59),
+    ("60-74", 60, 74),
+    ("75+", 75, None),
 )
 
 #: Booking statuses understood here (the scheduling app's own values).
@@ -89,7 +92,7 @@ def monthly_activity(sessions: pd.DataFrame, bookings: pd.DataFrame) -> pd.DataF
     ``sessions``: one row per opening session (``site``, aware ``start`` and ``end``, ``slots``
     offered in it). ``bookings``: one row per booking (``site``, the slot's aware ``start``,
     ``status``, a pseudonymous ``patient`` key, ``has_gp`` True/False/None, ``age`` at the
-    booking, ``commune`` of residence). A month with sessions but no booking has zero acts; a
+    booking, or its band in an ``age_band`` column once anonymised, ``commune`` of residence). A month with sessions but no booking has zero acts; a
     month with bookings but no session (a site closed since) still appears.
     """
     _check(sessions, SESSION_COLUMNS, "séances")
@@ -118,6 +121,8 @@ def monthly_activity(sessions: pd.DataFrame, bookings: pd.DataFrame) -> pd.DataF
     b["start"] = _local(b["start"])
     b["month"] = b["start"].dt.strftime("%Y-%m")
     b["band"] = b["age"].map(age_band)
+    if "age_band" in bookings.columns:  # anonymised bookings keep the band, not the age
+        b["band"] = b["band"].fillna(bookings["age_band"].replace("", None))
     acts_rows = b[b["status"] == HONOURED]
     grouped = b.groupby(["site", "month"])
     counted = pd.DataFrame(

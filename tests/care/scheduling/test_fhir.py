@@ -19,6 +19,7 @@ from maillage.accounts.models import ApiToken, AuditEvent, Profile, Role
 from maillage.care.scheduling.models import (
     Booking,
     BookingStatus,
+    IdempotencyKey,
     OpeningRule,
     Schedule,
     Site,
@@ -26,6 +27,7 @@ from maillage.care.scheduling.models import (
     SlotType,
 )
 from maillage.care.scheduling.services.generation import generate
+from maillage.care.scheduling.tasks import purge_idempotency_keys
 from maillage.directory.models import HealthcareService, Organization
 
 from .conftest import PARIS
@@ -325,6 +327,12 @@ def test_idempotency_key_replays_the_first_answer(client, room):
     assert first[0] == again[0] == 201
     assert first[1] == again[1] and first[2]["Location"] == again[2]["Location"]
     assert Booking.objects.count() == 1
+    # the stored answer holds no personal data, and is forgotten after a week
+    stored = IdempotencyKey.objects.get(key="k-1")
+    assert "MARTIN" not in json.dumps(stored.response) and "1950" not in json.dumps(stored.response)
+    assert purge_idempotency_keys(timezone.now() + dt.timedelta(days=8)) == 1
+    # purged: the key is new again, the request runs again (the slot is taken meanwhile)
+    assert post(client, appointment(slot.pk), token, **{"Idempotency-Key": "k-1"})[0] == 409
     other = appointment(first_public(room).pk)
     free = Slot.objects.filter(schedule=room, booked=0, slot_type="public").first()
     other["slot"] = [{"reference": f"Slot/{free.pk}"}]
@@ -377,3 +385,12 @@ def test_the_session_cookie_does_not_authorise_writes(client, room):
     Profile.objects.create(user=user, role=Role.PROFESSIONAL)
     client.force_login(user)
     assert post(client, appointment(first_public(room).pk), None)[0] == 401
+
+
+def test_a_booking_is_not_counted_as_a_search(settings):
+    import re
+
+    rules = {name: re.compile(regex) for name, regex, _, _ in settings.MAILLAGE_RATE_LIMITS}
+    assert rules["search"].search("/fhir/Slot") and rules["search"].search("/fhir/Schedule/")
+    assert not rules["search"].search("/fhir/Appointment")
+    assert rules["api"].search("/fhir/Appointment")

@@ -194,6 +194,26 @@ def test_a_rule_change_updates_free_slots_and_blocks_booked_ones(schedule):
     assert kept.pk == booked.pk and kept.blocked and kept.status == "busy-unavailable"
 
 
+def test_a_slot_with_only_cancelled_bookings_is_blocked_not_deleted(schedule):
+    from maillage.care.people.models import Person
+    from maillage.care.scheduling.models import Booking
+
+    r = rule(schedule, weekdays="0", half_day="morning")
+    generate(schedule, today=dt.date(2026, 6, 1), weeks=1)
+    slot = Slot.objects.filter(schedule=schedule).order_by("start").first()
+    person = Person.objects.create(
+        birth_name="X", first_names="Y", birth_date=dt.date(1990, 1, 1), sex="F"
+    )
+    Booking.objects.create(
+        slot=slot, seat=0, person=person, reference="AAAA-AAAA", access_digest="0" * 64,
+        channel="web", status="cancelled",
+    )  # fmt: skip
+    r.delete()
+    report = generate(schedule, today=dt.date(2026, 6, 1), weeks=1)
+    assert (report.deleted, report.blocked) == (5, 1)
+    assert Slot.objects.get(schedule=schedule).pk == slot.pk
+
+
 def test_the_past_is_never_touched(schedule):
     rule(schedule, weekdays="0123456", half_day="morning")
     generate(schedule, today=dt.date(2026, 6, 1), weeks=1)

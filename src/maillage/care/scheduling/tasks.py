@@ -27,11 +27,26 @@ def next_run(now: dt.datetime | None = None) -> dt.datetime:
     return dt.datetime.combine(tomorrow, dt.time(3, 0), tzinfo=local_zone())
 
 
+#: How long a retry with the same Idempotency-Key gets the first answer.
+IDEMPOTENCY_KEY_DAYS = 7
+
+
+def purge_idempotency_keys(now: dt.datetime | None = None) -> int:
+    from maillage.care.scheduling.models import IdempotencyKey
+
+    cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=IDEMPOTENCY_KEY_DAYS)
+    return IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()[0]
+
+
 @task()
 def generate_slots(reschedule: bool = False) -> str:
-    """Generate every schedule's slots; with ``reschedule``, run again tomorrow."""
+    """Generate every schedule's slots and forget week-old idempotency keys; with
+    ``reschedule``, run again tomorrow."""
     report = generate_all()
     log.info("slot generation: %s", report)
+    purged = purge_idempotency_keys()
+    if purged:
+        log.info("idempotency keys purged: %d", purged)
     if reschedule:
         generate_slots.using(run_after=next_run()).enqueue(reschedule=True)
     return str(report)

@@ -22,7 +22,6 @@ from typing import Any
 
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from pydantic import ValidationError as PydanticError
 
 from maillage.care.people import audit
 from maillage.care.people.permissions import can_access
@@ -130,8 +129,9 @@ def _validated_appointment(data: Any) -> dict[str, Any]:
         raise Invalid('une ressource FHIR Appointment est attendue ("resourceType": "Appointment")')
     try:
         R4B.get_fhir_model_class("Appointment").model_validate(data)
-    except PydanticError as exc:
-        first = exc.errors()[0]
+    except ValueError as exc:  # pydantic's ValidationError
+        errors = exc.errors() if hasattr(exc, "errors") else [{"msg": str(exc)}]
+        first = errors[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         message = f"Appointment invalide ({where}) : {first.get('msg', '')}"
         raise Invalid(message, 400, "structure") from None
@@ -271,8 +271,13 @@ def create(request: HttpRequest, user: Any) -> HttpResponse:
         except booking_service.BookingError as exc:
             return exc.status, _outcome_body(exc.code, str(exc)), {}
         base = _base_url(request)
-        body = appointment_resource(result.booking, base)
-        return 201, body, {"Location": f"{base}/Appointment/{result.booking.pk}"}
+        # the stored answer names the booking; its resource (personal data) is built for each
+        # reply, never kept in the idempotency table
+        return (
+            201,
+            {"booking": result.booking.pk},
+            {"Location": f"{base}/Appointment/{result.booking.pk}"},
+        )
 
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -283,6 +288,11 @@ def create(request: HttpRequest, user: Any) -> HttpResponse:
             status, body, headers = idempotency.once(f"user:{user.pk}", key, fingerprint, run)
         except idempotency.KeyReused as exc:
             raise Invalid(str(exc), 422, "business-rule") from None
+    if status == 201:
+        booking = Booking.objects.select_related("slot__schedule__site", "person").get(
+            pk=body["booking"]
+        )
+        body = appointment_resource(booking, _base_url(request))
     return _answer(status, body, headers)
 
 

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 
 from maillage.care.scheduling.models import (
+    Booking,
     OpeningRule,
     Schedule,
     ScheduleException,
@@ -233,10 +234,14 @@ def generate(
                 updates.append(slot)
             else:
                 report.unchanged += 1
+        gone = [slot.pk for start, slot in existing.items() if start not in planned]
+        # a slot that ever had a booking (even cancelled) is kept, blocked: its bookings refer
+        # to it (history, statistics)
+        referenced = set(Booking.objects.filter(slot_id__in=gone).values_list("slot_id", flat=True))
         for start, slot in existing.items():
             if start in planned:
                 continue
-            if slot.booked:
+            if slot.booked or slot.pk in referenced:
                 if not slot.blocked:
                     slot.blocked = True
                     updates.append(slot)
@@ -249,7 +254,7 @@ def generate(
         if updates:
             Slot.objects.bulk_update(updates, list(_SYNCED), batch_size=500)
         if deletes:
-            Slot.objects.filter(pk__in=deletes, booked=0).delete()
+            Slot.objects.filter(pk__in=deletes, booked=0, bookings__isnull=True).delete()
         report.created += len(creates)
         report.updated += len(updates) - report.blocked
         report.deleted += len(deletes)
