@@ -327,8 +327,10 @@ def serve_after(
 def _schedule_background_work() -> None:
     """The recurring tasks: the care agendas' slots kept generated up to the horizon."""
     from maillage.care.scheduling.tasks import ensure_generation_scheduled
+    from maillage.demo.care import ensure_history_scheduled
 
     ensure_generation_scheduled()
+    ensure_history_scheduled()  # the rooms' synthetic history (about 30 s): after the start
 
 
 def _warm_up() -> None:

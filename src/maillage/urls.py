@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
+from maillage.care.scheduling import urls_staff as care_staff_urls
 from maillage.directory import urls as directory_urls
 
 urlpatterns = [
@@ -14,6 +15,8 @@ urlpatterns = [
     path("agendas/", include("maillage.care.scheduling.urls")),
     path("fhir/", include("maillage.care.scheduling.fhir.urls")),
     path("fhir/", include("maillage.directory.fhir.urls")),
+    path("soins/", include(care_staff_urls.staff_urls)),
+    path("soins-non-programmes/", include(care_staff_urls.finder_urls)),
     path("exports/", include("maillage.exports.urls")),
     path("soins/personnes/", include("maillage.care.people.urls")),
     path("", include("maillage.care.scheduling.urls_booking")),  # /rendez-vous/, /soins/operateur/

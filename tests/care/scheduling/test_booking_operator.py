@@ -134,14 +134,14 @@ def test_no_shows_are_recorded_on_the_day_only_by_staff_of_the_site(room, operat
 
     slot = room_slots(room)[0]
     booking = book(slot, _traits(), channel="web").booking
-    with pytest.raises(BookingError, match="pas encore eu lieu"):
+    with pytest.raises(BookingError, match="à venir"):
         attendance.mark(booking, "no_show", operator)
     # the slot's day has come (its time moved to this morning)
     start = timezone.now() - dt.timedelta(hours=1)
     Slot.objects.filter(pk=slot.pk).update(start=start, end=start + dt.timedelta(minutes=30))
     with pytest.raises(NotAllowed):
         attendance.mark(booking, "no_show", make_user("intrus", Role.OPERATOR))
-    with pytest.raises(BookingError, match="inconnu"):
+    with pytest.raises(BookingError, match="Statut inconnu"):
         attendance.mark(booking, "perdu", operator)
     client = verified_client(operator)
     page = text(client.get(f"/soins/operateur/rdv/{booking.pk}/"))
@@ -154,7 +154,7 @@ def test_no_shows_are_recorded_on_the_day_only_by_staff_of_the_site(room, operat
     )
     booking.refresh_from_db()
     assert booking.status == BookingStatus.NO_SHOW
-    event = AuditEvent.objects.filter(purpose="attendance").get()
+    event = AuditEvent.objects.filter(purpose="nurse_day", details__status="no_show").get()
     assert event.user == operator and event.details == {"status": "no_show", "previous": "booked"}
     bad = client.post(f"/soins/operateur/rdv/{booking.pk}/presence/", {"status": "x"})
     assert bad.status_code == 400 and "inconnu" in text(bad)

@@ -454,6 +454,74 @@ class Booking(models.Model):
         return self.slot.scope_communes()
 
 
+class Act(models.TextChoices):
+    """The act done at the visit (NGAP codes where one exists)."""
+
+    TELECONSULTATION = "TCG", "Téléconsultation de médecine générale (TCG)"
+    TELEEXPERTISE = "TE", "Téléexpertise"
+    NURSING = "AMI", "Soin infirmier seul (AMI)"
+
+
+class Outcome(models.TextChoices):
+    """Where the person goes after the visit (seed 003: back to the médecin traitant, or a
+    médecin relais booked by the nurse for those who have none)."""
+
+    BACK_TO_GP = "back_to_gp", "Retour vers le médecin traitant"
+    RELAY = "relay", "Rendez-vous avec un médecin relais"
+    EMERGENCY = "emergency", "Adressé aux urgences"
+    SPECIALIST = "specialist", "Adressé à un spécialiste"
+    DONE = "done", "Pris en charge, sans suite"
+
+
+class Visit(models.Model):
+    """What happened at an honoured booking: arrival, act, outcome, an encrypted note, and the
+    report to the médecin traitant (sent / acknowledged). Written by
+    :mod:`maillage.care.scheduling.services.attendance` and ``services.outcomes`` only."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="visit")
+    arrived_at = models.DateTimeField("arrivée", null=True, blank=True)
+    act = models.CharField("acte", max_length=4, choices=Act.choices, blank=True)
+    outcome = models.CharField("orientation", max_length=12, choices=Outcome.choices, blank=True)
+    relay = models.ForeignKey(
+        PractitionerRole,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="care_relay_visits",
+        verbose_name="médecin relais",
+    )
+    note = EncryptedTextField("note d'orientation", blank=True)
+    report_to = models.EmailField("compte rendu envoyé à (MSSanté)", blank=True)
+    report_sent_at = models.DateTimeField("compte rendu envoyé le", null=True, blank=True)
+    report_acknowledged_at = models.DateTimeField("compte rendu reçu le", null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "passage"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(relay__isnull=True) | Q(outcome="relay"), name="visit_relay_if_relay"
+            ),
+            models.CheckConstraint(
+                condition=Q(report_acknowledged_at__isnull=True) | Q(report_sent_at__isnull=False),
+                name="visit_acknowledged_after_sent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Passage du rendez-vous n° {self.booking_id}"
+
+    def scope_communes(self) -> set[str]:
+        return self.booking.scope_communes()
+
+
 # The booking channels' models (notifications, waiting list): a module of their own.
 from maillage.care.scheduling.models_booking import (  # noqa: E402, F401
     Notification,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from maillage.accounts.models import Role
 from maillage.care.people import permissions, retention
 from maillage.care.people.models import Person
-from maillage.care.scheduling.models import Booking
+from maillage.care.scheduling.models import Booking, Visit
 
 _STAFF_ACTIONS = ("view", "create", "update")
 
@@ -77,7 +77,43 @@ def erase_bookings(person: Person) -> int:
     return Booking.objects.filter(person=person).update(reason="", anonymised_at=timezone.now())
 
 
+def visit_rule(user: Any, role: str, visit: Visit, action: str) -> bool:
+    """A visit (arrival, outcome, note, report) follows its booking's rule."""
+    return booking_rule(user, role, visit.booking, action)
+
+
+def anonymise_visits(cutoff: dt.datetime) -> int:
+    """Visits of bookings whose slot ended before ``cutoff``: the note emptied (act, outcome
+    and report dates stay for the statistics)."""
+    expired = Visit.objects.filter(booking__slot__end__lt=cutoff).exclude(note="")
+    return expired.update(note="")
+
+
+def person_visits(person: Person) -> list[dict[str, Any]]:
+    return [
+        {
+            "reference": v.booking.reference,
+            "arrived_at": v.arrived_at.isoformat() if v.arrived_at else None,
+            "act": v.act,
+            "outcome": v.outcome,
+            "relay": v.relay_id,
+            "note": v.note,
+            "report_to": v.report_to,
+            "report_sent_at": v.report_sent_at.isoformat() if v.report_sent_at else None,
+        }
+        for v in Visit.objects.filter(booking__person=person).select_related("booking")
+    ]
+
+
+def erase_visits(person: Person) -> int:
+    return Visit.objects.filter(booking__person=person).update(note="")
+
+
 def register() -> None:
+    permissions.register(Visit, visit_rule)
+    retention.register(anonymise_visits)
+    retention.register_access("scheduling_visits", person_visits)
+    retention.register_erase(erase_visits)
     permissions.register(Booking, booking_rule)
     permissions.register_person_rule(person_rule)
     retention.register(anonymise_bookings)
