@@ -159,3 +159,24 @@ def test_no_shows_are_recorded_on_the_day_only_by_staff_of_the_site(room, operat
     bad = client.post(f"/soins/operateur/rdv/{booking.pk}/presence/", {"status": "x"})
     assert bad.status_code == 400 and "inconnu" in text(bad)
     assert re.search(r"Absent", text(client.get(f"/soins/operateur/rdv/{booking.pk}/")))
+
+
+def test_the_demo_operator_and_nurse_serve_both_rooms(demo_db, tmp_path, monkeypatch):
+    from django.contrib.auth.models import User
+
+    from maillage.care.scheduling.models import Site
+    from maillage.demo.accounts import ensure_demo_accounts
+    from maillage.demo.scheduling import load_demo_scheduling
+
+    monkeypatch.setenv("MAILLAGE_HOME", str(tmp_path))
+    load_demo_scheduling()
+    passwords = ensure_demo_accounts()
+    rooms = set(
+        Site.objects.filter(slug__startswith="teleconsultation-").values_list("slug", flat=True)
+    )
+    assert rooms == {"teleconsultation-clos-mortier", "teleconsultation-la-noue"}
+    for username, role in (("operateur.cpts", "operator"), ("infirmiere.cpts", "nurse")):
+        user = User.objects.get(username=username)
+        assert user.check_password(passwords[username]) and user.profile.role == role
+        assert set(user.care_sites.values_list("slug", flat=True)) == rooms
+    assert ensure_demo_accounts() == passwords  # idempotent
