@@ -120,6 +120,10 @@ def test_an_operator_of_another_site_cannot_open_the_booking(room, other_site, m
     found = client.get("/soins/operateur/appelants/", {"c-phone": "03 53 01 00 42"})
     assert result.booking.reference not in text(found)
     assert Booking.objects.get().status == BookingStatus.BOOKED
+    # the same person booked at the stranger's site too: only that booking is listed
+    there = book(Slot.objects.get(schedule__site=other_site), result.booking.person, channel="web")
+    found = text(client.get("/soins/operateur/appelants/", {"c-phone": "03 53 01 00 42"}))
+    assert there.booking.reference in found and result.booking.reference not in found
 
 
 def _traits() -> dict:

@@ -238,3 +238,27 @@ def test_the_directory_entry_of_a_linked_service_shows_the_booking_link(client, 
     page = client.get(f"/annuaire/service/{service.pk}/", **HOST)
     assert page.status_code == 200
     assert f'href="/rendez-vous/{room.slug}/" data-testid="booking-link"' in text(page)
+
+
+def test_every_page_showing_a_booking_audits_the_read(client, room):
+    link = book(client, room, room_slots(room)[0])["Location"]
+    booking = Booking.objects.get()
+    reads = AuditEvent.objects.filter(action="view", target_id=str(booking.pk))
+    for path in ("", "deplacer/", "annuler/"):
+        before = reads.count()
+        assert client.get(link + path, **HOST).status_code == 200
+        assert reads.count() == before + 1
+        assert reads.order_by("-pk").first().purpose == "booking_link"
+
+
+def test_the_booking_forms_are_rate_limited(client, room, settings):
+    settings.MAILLAGE_RATE_LIMITS_ENABLED = True
+    from django.core.cache import cache
+
+    cache.clear()
+    slot = room_slots(room)[0]
+    url = f"/rendez-vous/{room.slug}/{slot.pk}/reserver/"
+    answers = [client.post(url, {"birth_name": ""}, **HOST).status_code for _ in range(21)]
+    assert answers[:20] == [400] * 20 and answers[20] == 429
+    assert client.get(f"/rendez-vous/{room.slug}/", **HOST).status_code == 200  # browsing is not
+    cache.clear()

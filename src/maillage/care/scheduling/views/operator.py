@@ -173,7 +173,7 @@ def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
 @operator_only
 @require_http_methods(["GET", "POST"])
 def move(request: HttpRequest, booking_id: int) -> HttpResponse:
-    booking = _booking(request, booking_id)
+    booking = channels.view_booking(_booking(request, booking_id), request.user, PURPOSE)
     site = booking.slot.schedule.site
     error = ""
     if request.method == "POST":

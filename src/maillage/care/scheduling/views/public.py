@@ -146,7 +146,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    booking = _by_token(token)
+    booking = channels.view_booking(_by_token(token), None, TOKEN_PURPOSE)
     error = ""
     if request.method == "POST":
         try:
@@ -166,7 +166,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def move(request: HttpRequest, token: str) -> HttpResponse:
-    booking = _by_token(token)
+    booking = channels.view_booking(_by_token(token), None, TOKEN_PURPOSE)
     site = booking.slot.schedule.site
     error = ""
     if request.method == "POST":
