@@ -71,13 +71,13 @@ def test_nurse_day_records_an_outcome_and_the_activity_counts_it(served_app, chr
     page.wait_for_load_state()
     assert "/connexion/code/" in page.url
     page.fill("#id_code", _code(info["key"]))
-    page.click("form button[type=submit]")
-    page.wait_for_load_state()
-    assert page.url.startswith(day_url)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")  # not the header's logout button
+    assert page.url.startswith(day_url)  # the second factor passed, back to the day
     card = page.locator(f"#rdv-{info['booking']}")
     assert "QUILLEBEUF Armande" in card.inner_text()
-    card.locator("button[value=honoured]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        card.locator("button[value=honoured]").click()
     card = page.locator(f"#rdv-{info['booking']}")
     assert "Honoré" in card.inner_text()
     card.locator("select[name=act]").select_option("TCG")
@@ -85,8 +85,8 @@ def test_nurse_day_records_an_outcome_and_the_activity_counts_it(served_app, chr
     relay = card.locator("select[name=relay] option").nth(1).get_attribute("value")
     card.locator("select[name=relay]").select_option(relay)
     card.locator("textarea[name=note]").fill("Angine, antibiotiques, revoir à J7")
-    card.locator("text=Enregistrer l'orientation").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        card.locator("text=Enregistrer l'orientation").click()
     card = page.locator(f"#rdv-{info['booking']}")
     assert "Rendez-vous avec un médecin relais" in card.inner_text()
     page.screenshot(path=str(tmp_path / "nurse-day-desktop.png"), full_page=True)

@@ -272,7 +272,10 @@ def acts_chart_svg(monthly: pd.DataFrame, names: dict[str, str]) -> str:
     top_value = max(float(monthly["acts"].max()), 1.0)
     magnitude = 10 ** int(np.floor(np.log10(top_value)))
     top_value = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= top_value)
-    x_of = {m: left + plot_w * (i / max(len(months) - 1, 1)) for i, m in enumerate(months)}
+    x_of = {
+        m: left + (plot_w * i / (len(months) - 1) if len(months) > 1 else plot_w / 2)
+        for i, m in enumerate(months)
+    }
     out: list[str] = []
     for k in range(5):
         v = top_value * k / 4
@@ -296,6 +299,10 @@ def acts_chart_svg(monthly: pd.DataFrame, names: dict[str, str]) -> str:
             (x_of[m], top + plot_h - plot_h * a / top_value, bool(syn))
             for m, a, syn in zip(rows["month"], rows["acts"], rows["synthetic"], strict=True)
         ]
+        if len(points) <= 24:  # few months: a dot per month (a single month has no line)
+            out.extend(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}"/>' for x, y, _ in points
+            )
         for (x0, y0, s0), (x1, y1, s1) in zip(points, points[1:], strict=False):
             dash = ' stroke-dasharray="4 3"' if (s0 or s1) else ""
             out.append(
