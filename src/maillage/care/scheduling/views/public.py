@@ -103,9 +103,7 @@ def book(request: HttpRequest, slug: str, slot_id: int) -> HttpResponse:
         else:
             request.session["booking_new"] = result.booking.reference
             return redirect("booking:manage", token=result.access_token)
-    status = 200 if request.method == "GET" and not problem else 400
-    if request.method == "POST" and problem:
-        status = 409
+    status = 409 if problem else (200 if request.method == "GET" else 400)
     return render(
         request,
         "scheduling/public/book.html",
