@@ -143,3 +143,34 @@ def test_a_slot_taken_meanwhile_leaves_the_person_waiting(client, room):
     assert offer.status == OfferStatus.TAKEN
     assert WaitlistEntry.objects.get().status == WaitlistStatus.WAITING
     assert WaitlistOffer.objects.count() == 1
+
+
+def test_a_cancellation_has_the_worker_offer_the_slot(
+    client, room, sms_dir, worker, django_capture_on_commit_callbacks
+):
+    bookings = fill(room)
+    join(client, room)
+    with django_capture_on_commit_callbacks(execute=True):
+        channels.cancel_booking(bookings[0])
+    worker()  # the task enqueued after the commit
+    offer = WaitlistOffer.objects.get()
+    assert offer.slot == bookings[0].slot and offer.status == OfferStatus.OPEN
+    assert any("s'est libéré" in s for s in sms_texts(sms_dir))
+
+
+def test_the_worker_start_schedules_the_reminders_and_offers_once(db):
+    from django_tasks_db.models import DBTaskResult
+
+    from maillage.care.scheduling.booking_tasks import (
+        ensure_scheduled,
+        offer_free_slots_task,
+        send_reminders_daily,
+    )
+
+    ensure_scheduled()
+    ensure_scheduled()  # a second worker start adds nothing
+    waiting = DBTaskResult.objects.filter(status="READY")
+    assert waiting.filter(task_path=send_reminders_daily.module_path).count() == 1
+    assert waiting.filter(task_path=offer_free_slots_task.module_path).count() == 1
+    reminder = waiting.get(task_path=send_reminders_daily.module_path)
+    assert timezone.localtime(reminder.run_after).time() == dt.time(17, 0)
