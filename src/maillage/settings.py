@@ -134,6 +134,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor
+    "maillage.accounts.twofactor.SecondFactorMiddleware",  # operators, nurses: code first
     "maillage.web.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -146,6 +147,8 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # login throttling first
     "django.contrib.auth.backends.ModelBackend",
+    # Pro Santé Connect (OpenID Connect): active only when MAILLAGE_PSC_* are set
+    "maillage.accounts.psc.ProSanteConnectBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes locked after 5 failures
@@ -277,6 +280,8 @@ MAILLAGE_TILE_URL = os.environ.get("MAILLAGE_TILE_URL", "")
 MAILLAGE_CARE_RETENTION_MONTHS = int(os.environ.get("MAILLAGE_CARE_RETENTION_MONTHS", "12"))
 # The issuer shown in authenticator apps beside the account name (TOTP enrolment).
 OTP_TOTP_ISSUER = "maillage"
+# An administrator removes a lost device in /admin/, but never sees its secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Per-client rate limits (maillage.web.ratelimit): (name, path regex, requests, seconds), per
 # anonymous IP (REMOTE_ADDR); logged-in users get MAILLAGE_RATE_LIMIT_USER_FACTOR times more.
@@ -340,6 +345,13 @@ MAILLAGE_SMS_FILE_PATH = Path(os.environ.get("MAILLAGE_SMS_FILE_PATH", DATA_HOME
 MAILLAGE_WAITLIST_OFFER_HOURS = int(os.environ.get("MAILLAGE_WAITLIST_OFFER_HOURS", "2"))
 # The site's public address, for links in e-mails sent outside a request (reminders).
 MAILLAGE_SITE_URL = os.environ.get("MAILLAGE_SITE_URL", "http://127.0.0.1:8000")
+
+# Login with Pro Santé Connect (maillage.accounts.psc, docs/deploy.md): the provider's issuer
+# (or its discovery document's URL) and the client declared at ANS. All set: the button shows.
+MAILLAGE_PSC_ISSUER = os.environ.get("MAILLAGE_PSC_ISSUER", "")
+MAILLAGE_PSC_DISCOVERY_URL = os.environ.get("MAILLAGE_PSC_DISCOVERY_URL", "")
+MAILLAGE_PSC_CLIENT_ID = os.environ.get("MAILLAGE_PSC_CLIENT_ID", "")
+MAILLAGE_PSC_CLIENT_SECRET = os.environ.get("MAILLAGE_PSC_CLIENT_SECRET", "")
 
 LOGGING = {
     "version": 1,

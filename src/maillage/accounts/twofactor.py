@@ -180,3 +180,40 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
         {"form": form, "error": error, "next": target},
         status=status,
     )
+
+
+def second_factor_done(request: HttpRequest) -> bool:
+    """Whether this session passed strong authentication (TOTP verified, or PSC login)."""
+    if request.session.get("auth_method") == "psc":
+        return True
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
+class SecondFactorMiddleware:
+    """Operators and nurses are logged in only once their code is typed: until then, every page
+    but the code, enrolment and logout pages leads to the code page (without it, a nurse who
+    left the code page would browse the professional space on her password alone).
+
+    Requests authenticated by an API token carry no session user and are not concerned.
+    """
+
+    #: URL names reachable before the second factor.
+    OPEN = ("accounts:otp_verify", "accounts:otp_setup", "accounts:logout")
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and role_of(user) in ALWAYS_TWO_FACTOR
+            and not second_factor_done(request)
+            and not request.path.startswith((settings.STATIC_URL or "/static/", "/media/"))
+            and request.path not in {reverse(name) for name in self.OPEN}
+        ):
+            name = "accounts:otp_verify" if confirmed_devices(user) else "accounts:otp_setup"
+            return redirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from maillage.accounts import tokens, twofactor
+from maillage.accounts import psc, tokens, twofactor
 
 app_name = "accounts"
 urlpatterns = [
@@ -13,7 +13,10 @@ urlpatterns = [
     path("connexion/code/", twofactor.otp_verify, name="otp_verify"),
     path("compte/double-authentification/", twofactor.otp_setup, name="otp_setup"),
     path("api/token/", tokens.whoami, name="token_whoami"),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    # after a Pro Santé Connect login, logging out also closes the PSC session
+    path("deconnexion/", psc.LogoutView.as_view(), name="logout"),
+    path("connexion/psc/", psc.LoginStartView.as_view(), name="psc_login"),
+    path("connexion/psc/retour/", psc.CallbackView.as_view(), name="psc_callback"),
     # Password reset by e-mail: Django's own views, French pages and message.
     path(
         "mot-de-passe-oublie/",

@@ -92,8 +92,9 @@ def monthly_activity(sessions: pd.DataFrame, bookings: pd.DataFrame) -> pd.DataF
     ``sessions``: one row per opening session (``site``, aware ``start`` and ``end``, ``slots``
     offered in it). ``bookings``: one row per booking (``site``, the slot's aware ``start``,
     ``status``, a pseudonymous ``patient`` key, ``has_gp`` True/False/None, ``age`` at the
-    booking, or its band in an ``age_band`` column once anonymised, ``commune`` of residence). A month with sessions but no booking has zero acts; a
-    month with bookings but no session (a site closed since) still appears.
+    booking, or its band in an ``age_band`` column once anonymised, ``commune`` of residence).
+    A month with sessions but no booking has zero acts; a month with bookings but no session (a
+    site closed since) still appears.
     """
     _check(sessions, SESSION_COLUMNS, "séances")
     _check(bookings, BOOKING_COLUMNS, "réservations")

@@ -102,4 +102,8 @@ def deployment_checks(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
                 "Définissez MAILLAGE_HOME vers un dossier durable et sauvegardé, ou utilisez "
                 "PostgreSQL avec MAILLAGE_DATABASE_URL",
             )
+    from maillage.accounts.psc import configuration_problems  # Pro Santé Connect, if set
+
+    for code, msg, hint in configuration_problems():
+        error(code, msg, hint)
     return errors

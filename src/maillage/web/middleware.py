@@ -23,12 +23,17 @@ class ContentSecurityPolicyMiddleware:
 
             parts = urlsplit(tile_url.replace("{s}", "a"))
             img_src += f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1)}"
+        from maillage.accounts.psc import form_action_origins
+
+        # the logout form goes on to Pro Santé Connect after a PSC login (accounts/psc.py)
+        form_action = " ".join(["'self'", *form_action_origins()])
         self.policy = (
             "default-src 'self'; "
             f"img-src {img_src}; "
             "style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; "
-            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
+            f"form-action {form_action}"
         )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

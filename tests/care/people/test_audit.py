@@ -130,3 +130,18 @@ def test_audit_export_csv(db, tmp_path, capsys, make_user):
 def test_audit_export_bad_date(capsys):
     assert cli.main(["audit", "export", "--since", "hier"]) == 2
     assert "« hier » n'est pas une date" in capsys.readouterr().err
+
+
+def test_synthetic_people_get_fiction_numbers_only(db):
+    from maillage.care.people.models import is_fiction_phone
+
+    for number in ("01 99 00 12 34", "02 61 91 00 00", "+33 3 53 01 99 99", "06 39 98 12 34"):
+        person = create_person(None, "demo", **{**TRAITS, "phone": number})
+        assert is_fiction_phone(person.phone), number
+    with pytest.raises(ValueError, match="réservé à la fiction par l'ARCEP"):
+        create_person(None, "demo", **{**TRAITS, "phone": "03 25 03 12 34"})
+    real = create_person(
+        None, "booking", **{**TRAITS, "synthetic": False, "phone": "03 25 03 12 34"}
+    )
+    assert real.phone == "+33325031234" and not is_fiction_phone(real.phone)
+    assert not is_fiction_phone("+331990012345")

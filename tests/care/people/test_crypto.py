@@ -116,3 +116,28 @@ def test_the_key_file_is_private(db, care_keys):
     crypto.encrypt("x")
     assert stat.S_IMODE(care_keys.parent.stat().st_mode) == 0o700
     assert os.stat(care_keys).st_uid == os.getuid()
+
+
+def test_a_key_file_that_cannot_be_created_is_a_clear_french_error(db, care_keys):
+    care_keys.parent.parent.mkdir(parents=True, exist_ok=True)
+    care_keys.parent.write_text("not a folder")  # <data folder>/keys is a file: no key file
+    with pytest.raises(crypto.CareKeyError, match="Impossible de créer le fichier des clés"):
+        create_person(None, "test", **TRAITS)
+    assert not Person.objects.exists()
+
+
+def test_the_keys_commands(db, care_keys, capsys, monkeypatch):
+    from maillage import cli
+
+    person = create_person(None, "test", **TRAITS)
+    before = _raw(person.pk)
+    assert cli.main(["keys", "rotate"]) == 0
+    assert "lignes rechiffrées" in capsys.readouterr().err
+    assert _raw(person.pk) != before and len(care_keys.read_text().split()) == 2
+    assert cli.main(["keys", "generate"]) == 0
+    Fernet(capsys.readouterr().out.strip())  # a valid key, for MAILLAGE_CARE_KEYS
+    monkeypatch.setenv("MAILLAGE_CARE_KEYS", Fernet.generate_key().decode())  # the wrong key
+    assert cli.main(["keys", "rotate"]) == 2
+    assert "la clé qui les a chiffrées manque" in capsys.readouterr().err
+    monkeypatch.delenv("MAILLAGE_CARE_KEYS")
+    assert Person.objects.get(pk=person.pk).notes == TRAITS["notes"], "nothing was changed"

@@ -128,6 +128,21 @@ def test_an_operator_cannot_skip_the_code(client, make_user, person):
     assert person.birth_name == "ZORGBELIN"
 
 
+def test_a_nurse_who_leaves_the_code_page_is_not_logged_in_elsewhere(client, make_user):
+    """Without her code, a nurse reaches neither the professional space nor the public pages
+    as a logged-in user: every page leads back to the enrolment (or code) page."""
+    make_user("infirmiere", Role.NURSE)
+    _login(client, "infirmiere")
+    for url in ("/pro/", "/annuaire/", "/"):
+        response = client.get(url, **HOST)
+        assert response.status_code == 302, url
+        assert "double-authentification" in response["Location"], url
+    # the enrolment page itself and logging out stay reachable
+    assert client.get("/compte/double-authentification/", **HOST).status_code == 200
+    assert client.post("/deconnexion/", **HOST).status_code == 302
+    assert client.get("/annuaire/", **HOST).status_code == 200
+
+
 def test_pro_sante_connect_counts_as_the_second_factor(client, admin_user, person):
     client.force_login(admin_user)
     url = f"/soins/personnes/{person.pk}/donnees.json"
@@ -166,3 +181,16 @@ def test_a_bad_code_format_is_a_french_message(client, make_user):
     )
     assert response.status_code == 400
     assert "Le code fait 6 chiffres." in response.content.decode()
+
+
+def test_administrators_remove_devices_without_seeing_their_secret(client, make_user):
+    from django.contrib.auth.models import User
+
+    nurse = make_user("infirmiere", Role.NURSE)
+    device = TOTPDevice.objects.create(user=nurse, name="téléphone", confirmed=True)
+    admin = User.objects.create_superuser("admin", password=PASSWORD)
+    client.force_login(admin)
+    page = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/", **HOST)
+    assert page.status_code == 200 and "infirmiere" in page.content.decode()
+    assert device.key not in page.content.decode()
+    assert device.config_url.split("secret=")[1][:16] not in page.content.decode()

@@ -49,18 +49,18 @@ def test_demo_rooms_are_linked_and_have_free_slots_from_today(clos_mortier):
         assert site.min_age == 6
     assert clos_mortier.address == "11 rue Henri IV" and la_noue.opened_on == dt.date(2019, 9, 15)
     today = timezone.localdate()
-    for site, half_days in ((clos_mortier, 5), (la_noue, 4)):
-        slots = Slot.objects.filter(schedule__site=site, slot_type="public")
-        days = sorted({s.start.astimezone(PARIS).date() for s in slots})
-        first = next(day for day in days if day >= today)
-        assert today <= first <= today + dt.timedelta(days=4)
-        week = [
-            s
-            for s in slots
-            if today <= s.start.astimezone(PARIS).date() < today + dt.timedelta(days=7)
-        ]
-        holidays_this_week = 0  # a holiday may close one; never more half-days than the seeds say
-        assert len(week) <= half_days * 6 and len(week) >= (half_days - 2) * 6 - holidays_this_week
+    # since 2020: three days a week, 08:30-12:30 and 13:30-18:00 (8 + 9 slots of 30 minutes)
+    for site, weekdays in ((clos_mortier, {0, 1, 3}), (la_noue, {0, 2, 4})):
+        slots = Slot.objects.filter(
+            schedule__site=site, slot_type="public", start__gte=timezone.now()
+        )
+        local = [s.start.astimezone(PARIS) for s in slots]
+        assert {t.weekday() for t in local} == weekdays
+        days = sorted({t.date() for t in local})
+        assert today <= days[0] <= today + dt.timedelta(days=4)
+        assert days[-1] >= today + dt.timedelta(weeks=7)  # the 8-week horizon
+        full_day = [t.strftime("%H:%M") for t in local if t.date() == days[1]]
+        assert full_day[0] == "08:30" and full_day[-1] == "17:30" and len(full_day) == 17
     partner = Slot.objects.filter(schedule__site=clos_mortier, slot_type="partner")
     assert partner.exists() and all(s.partner.finess_et == "520781675" for s in partner)
 

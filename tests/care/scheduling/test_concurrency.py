@@ -9,7 +9,6 @@ bookings) and on PostgreSQL (``SELECT … FOR UPDATE`` on the slot, the partial 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import secrets
 import threading
@@ -22,6 +21,7 @@ from django.test import Client
 from django.utils import timezone
 
 from maillage.accounts.models import ApiToken, AuditEvent, Profile, Role
+from maillage.accounts.tokens import create_token
 from maillage.care.people.models import Person
 from maillage.care.scheduling.models import Booking, IdempotencyKey, Schedule, Site, Slot
 
@@ -48,10 +48,7 @@ def committed(django_db_setup, django_db_blocker):
                 f"conc-{site.slug}-{i}", password="x-Long-passw0rd-1"
             )
             Profile.objects.create(user=user, role=Role.PROFESSIONAL)
-            token = "mlg_" + secrets.token_urlsafe(32)
-            ApiToken.objects.create(
-                user=user, prefix=token[:10], digest=hashlib.sha256(token.encode()).hexdigest()
-            )
+            _, token = create_token(user.username)
             users.append(user)
             tokens.append(token)
         try:

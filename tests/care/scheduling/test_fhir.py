@@ -4,9 +4,7 @@ parsed with its fhir.resources R4B model."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import secrets
 from urllib.parse import quote
 
 import pytest
@@ -16,6 +14,7 @@ from django.utils import timezone
 from fhir.resources import R4B
 
 from maillage.accounts.models import ApiToken, AuditEvent, Profile, Role
+from maillage.accounts.tokens import create_token
 from maillage.care.scheduling.models import (
     Booking,
     BookingStatus,
@@ -54,10 +53,7 @@ def get(client: Client, url: str, status: int = 200) -> dict:
 def token_for(username: str, role: str = Role.PROFESSIONAL) -> tuple[object, str]:
     user = get_user_model().objects.create_user(username, password="x-Long-passw0rd-1")
     Profile.objects.create(user=user, role=role)
-    token = "mlg_" + secrets.token_urlsafe(32)
-    ApiToken.objects.create(
-        user=user, prefix=token[:10], digest=hashlib.sha256(token.encode()).hexdigest()
-    )
+    _, token = create_token(username)
     return user, token
 
 

@@ -82,7 +82,14 @@ def load_keys() -> list[bytes]:
     path = key_file()
     with _lock:
         if not path.exists():
-            _write_keys(path, [Fernet.generate_key()])
+            try:
+                _write_keys(path, [Fernet.generate_key()])
+            except OSError as exc:
+                raise CareKeyError(
+                    f"Impossible de créer le fichier des clés de chiffrement {path} "
+                    f"({exc.strerror}) : donnez les clés par {ENV_KEYS} ou rendez le dossier "
+                    "de données accessible en écriture."
+                ) from None
     try:
         text = path.read_text()
     except OSError as exc:

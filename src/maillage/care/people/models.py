@@ -46,9 +46,20 @@ def age_band(age: int) -> str:
     raise ValueError(f"âge invalide : {age}")
 
 
+#: ARCEP's roots reserved for works of fiction (plan national de numérotation, article 2.5.12:
+#: 01 99 00, 02 61 91, 03 53 01, 04 65 71, 05 36 49, 06 39 98, each followed by four digits),
+#: in E.164. Synthetic people get their phone numbers there and nowhere else.
+FICTION_PREFIXES = ("+3319900", "+3326191", "+3335301", "+3346571", "+3353649", "+3363998")
+
+
+def is_fiction_phone(e164: str) -> bool:
+    """Whether an E.164 number is in one of ARCEP's ranges reserved for fiction."""
+    return len(e164) == 12 and e164.startswith(FICTION_PREFIXES) and e164[1:].isdigit()
+
+
 def e164_phone(value: str, label: str = "Téléphone") -> str:
     """A phone number checked with ``phonenumbers`` (French by default) and written in E.164
-    ("+33325001122"); ValueError with a French sentence otherwise."""
+    ("+33325001122"), or one of ARCEP's fiction numbers; ValueError in French otherwise."""
     import phonenumbers
 
     text = (value or "").strip()
@@ -56,6 +67,10 @@ def e164_phone(value: str, label: str = "Téléphone") -> str:
         number = phonenumbers.parse(text, "FR")
     except phonenumbers.NumberParseException:
         number = None
+    if number is not None:
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if is_fiction_phone(e164):  # 06 39 98 is not in phonenumbers' mobile ranges
+            return e164
     if number is None or not phonenumbers.is_valid_number(number):
         raise ValueError(
             f"{label} : « {text[:40]} » n'est pas un numéro de téléphone valide "
@@ -178,7 +193,18 @@ class Person(models.Model):
 
     def clean(self) -> None:
         if self.phone:
-            self.phone = e164_phone(self.phone)
+            try:
+                self.phone = e164_phone(self.phone)
+            except ValueError as exc:
+                raise ValidationError({"phone": str(exc)}) from None
+            if self.synthetic and not is_fiction_phone(self.phone):
+                raise ValidationError(
+                    {
+                        "phone": "Une personne synthétique n'a qu'un numéro réservé à la fiction "
+                        "par l'ARCEP (01 99 00, 02 61 91, 03 53 01, 04 65 71, 05 36 49 ou "
+                        "06 39 98, suivi de 4 chiffres)."
+                    }
+                )
         if self.birth_date and self.birth_date > timezone.localdate():
             raise ValidationError({"birth_date": "La date de naissance est dans le futur."})
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from maillage.accounts.models import Role
 from maillage.accounts.permissions import role_of
+from maillage.accounts.twofactor import second_factor_done
 
 #: Roles that may open care pages at all (each page may narrow it).
 CARE_ROLES = (
@@ -29,14 +30,6 @@ CARE_ROLES = (
     Role.COORDINATOR,
     Role.ADMINISTRATOR,
 )
-
-
-def second_factor_done(request: HttpRequest) -> bool:
-    """Whether this session passed strong authentication (TOTP verified, or PSC login)."""
-    if request.session.get("auth_method") == "psc":
-        return True
-    is_verified = getattr(request.user, "is_verified", None)
-    return bool(is_verified and is_verified())
 
 
 def has_totp_device(user: Any) -> bool:

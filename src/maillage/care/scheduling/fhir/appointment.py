@@ -23,6 +23,7 @@ from typing import Any
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 
+from maillage.accounts.tokens import user_from_request
 from maillage.care.people import audit
 from maillage.care.people.permissions import can_access
 from maillage.care.scheduling.fhir.resources import LOCAL_IDS, PROFILES, instant
@@ -54,27 +55,7 @@ class Invalid(ValueError):
 
 def api_user(request: HttpRequest) -> Any | None:
     """The user an ``Authorization: Bearer`` token stands for (None without a valid one)."""
-    try:
-        from maillage.accounts.tokens import user_from_request
-    except ImportError:  # before the accounts token helper: the same digest lookup
-        return _user_from_token(request)
     return user_from_request(request)
-
-
-def _user_from_token(request: HttpRequest) -> Any | None:
-    import hashlib
-
-    from maillage.accounts.models import ApiToken
-
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    row = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=hashlib.sha256(token.strip().encode()).hexdigest(), revoked_at__isnull=True)
-        .first()
-    )
-    return row.user if row is not None and row.user.is_active else None
 
 
 def _unauthorized() -> HttpResponse:
