@@ -144,3 +144,11 @@ def test_roles_and_scope(site, schedule, nurse, other_site, coordinator):
     bad = client.get("/soins/activite/?depuis=2019-13")
     assert bad.status_code == 400 and "AAAA-MM" in bad.content.decode()
     assert client.get("/soins/activite.csv?depuis=nope").status_code == 400
+
+
+def test_the_history_load_is_enqueued_once_as_a_background_task(demo_db):
+    from django_tasks_db.models import DBTaskResult
+
+    assert demo_care.ensure_history_scheduled() is True
+    assert demo_care.ensure_history_scheduled() is False  # already waiting
+    assert DBTaskResult.objects.filter(task_path__endswith="load_history_task").count() == 1

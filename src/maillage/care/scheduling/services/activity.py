@@ -293,6 +293,7 @@ def acts_chart_svg(monthly: pd.DataFrame, names: dict[str, str]) -> str:
                 f'fill="#52606d">{m[5:]}/{m[2:4]}</text>'
             )
     colors = ["#1f4e79", "#c05621", "#2f855a", "#6b46c1"]
+    legend_x = left + 10
     for n, (site, rows) in enumerate(monthly.groupby("site")):
         color = colors[n % len(colors)]
         points = [
@@ -309,11 +310,12 @@ def acts_chart_svg(monthly: pd.DataFrame, names: dict[str, str]) -> str:
                 f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" '
                 f'stroke="{color}" stroke-width="2"{dash}/>'
             )
-        label = escape(names.get(site, site))
+        label = names.get(site, site)
         out.append(
-            f'<rect x="{left + 10 + 260 * n}" y="6" width="14" height="4" fill="{color}"/>'
-            f'<text x="{left + 30 + 260 * n}" y="12" font-size="12" fill="#1f2933">{label}</text>'
+            f'<rect x="{legend_x}" y="6" width="14" height="4" fill="{color}"/>'
+            f'<text x="{legend_x + 20}" y="12" font-size="12" fill="#1f2933">{escape(label)}</text>'
         )
+        legend_x += 20 + 7 * len(label) + 30
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'font-family="DejaVu Sans, sans-serif"><title>Actes par mois et par site '

@@ -40,7 +40,7 @@ def mark(
         raise BookingError(f"Statut inconnu : {str(status)[:20]!r}.")
     with transaction.atomic():
         locked = (
-            Booking.objects.select_for_update()
+            Booking.objects.select_for_update(of=("self",))
             .select_related("slot__schedule__site")
             .get(pk=booking.pk)
         )

@@ -73,7 +73,7 @@ def report_address(booking: Booking) -> str:
 
 def _visit(booking: Booking, user: Any) -> tuple[Booking, Visit]:
     locked = (
-        Booking.objects.select_for_update()
+        Booking.objects.select_for_update(of=("self",))
         .select_related("slot__schedule__site", "gp__practitioner", "person")
         .get(pk=booking.pk)
     )
