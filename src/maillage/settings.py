@@ -308,6 +308,8 @@ MAILLAGE_RATE_LIMITS = [
     ("fhir_bundle", r"^/fhir/Bundle/?$", 10, 60),
     # password reset requests: each one may send an e-mail
     ("password_reset", r"^/mot-de-passe-oublie/$", 10, 300),
+    # public booking: each form sent may create a person and send an SMS and an e-mail
+    ("booking", r"^/rendez-vous/.+/(reserver|liste-attente|annuler|deplacer|confirmer)/$", 20, 600),
     # the rest of the API and the FHIR server
     ("api", r"^/(api|fhir)/", 300, 60),
 ]
@@ -335,6 +337,12 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_HOME / "courriels"
 PASSWORD_RESET_TIMEOUT = 2 * 3600  # a reset link works for two hours
+# SMS of the care bookings (maillage.care.scheduling.sms): "file" (one file per message in
+# <data folder>/sms/, the default: nothing leaves the machine), "console", or a dotted path.
+MAILLAGE_SMS_BACKEND = os.environ.get("MAILLAGE_SMS_BACKEND", "file")
+MAILLAGE_SMS_FILE_PATH = Path(os.environ.get("MAILLAGE_SMS_FILE_PATH", DATA_HOME / "sms"))
+# Waiting list: how long the link of a freed slot offered to a person stays valid (hours).
+MAILLAGE_WAITLIST_OFFER_HOURS = int(os.environ.get("MAILLAGE_WAITLIST_OFFER_HOURS", "2"))
 # The site's public address, for links in e-mails sent outside a request (reminders).
 MAILLAGE_SITE_URL = os.environ.get("MAILLAGE_SITE_URL", "http://127.0.0.1:8000")
 

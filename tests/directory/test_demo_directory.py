@@ -197,7 +197,13 @@ def test_demo_accounts_are_idempotent_and_private(demo_db, tmp_path, monkeypatch
     path = demo_accounts_path()
     assert path.parent == tmp_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert set(first) == {COORDINATOR_USERNAME, PROFESSIONAL_USERNAME}
+    # with the CPTS's operator and nurse of the care scheduling (tests/care/scheduling)
+    assert set(first) == {
+        COORDINATOR_USERNAME,
+        PROFESSIONAL_USERNAME,
+        "operateur.cpts",
+        "infirmiere.cpts",
+    }
     assert ensure_demo_accounts() == first
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert first[PROFESSIONAL_USERNAME] in path.read_text(encoding="utf-8")

@@ -1,7 +1,10 @@
-"""The demo login accounts: a coordinator and a professional, with random passwords.
+"""The demo login accounts: a coordinator, a professional, and the CPTS's phone operator and
+nurse, with random passwords.
 
-They are attached to a synthetic practitioner (see :mod:`maillage.demo.synthetic`) and written
-to ``<data folder>/demo-accounts.txt`` so that ``maillage demo`` can say where to find them.
+The professional is attached to a synthetic practitioner (see :mod:`maillage.demo.synthetic`);
+the operator and the nurse serve both teleconsultation rooms of the demo (``Site.staff``; they
+set up their second factor at first login). All are written to
+``<data folder>/demo-accounts.txt`` so that ``maillage demo`` can say where to find them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from maillage.directory.models import Practitioner
 DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
 COORDINATOR_USERNAME = "coordination"
 PROFESSIONAL_USERNAME = "docteur.demo"
+OPERATOR_USERNAME = "operateur.cpts"
+NURSE_USERNAME = "infirmiere.cpts"
+#: The sites the CPTS's operator and nurse serve (the two rooms of data/scheduling.yaml).
+CPTS_SITES = ("teleconsultation-clos-mortier", "teleconsultation-la-noue")
 DEMO_GP_COMMUNE = "52121"  # Chaumont
 _FILE_HEADER = (
     "# Comptes de démonstration de maillage — mots de passe aléatoires, propres à cette base.\n"
@@ -90,6 +97,8 @@ def ensure_demo_accounts() -> dict[str, str]:
     wanted = [
         (COORDINATOR_USERNAME, Role.COORDINATOR, None),
         (PROFESSIONAL_USERNAME, Role.PROFESSIONAL, gp),
+        (OPERATOR_USERNAME, Role.OPERATOR, None),
+        (NURSE_USERNAME, Role.NURSE, None),
     ]
     passwords: dict[str, str] = {}
     with transaction.atomic():
@@ -113,5 +122,15 @@ def ensure_demo_accounts() -> dict[str, str]:
                 {"role": role, "practitioner_id": practitioner.pk if practitioner else None},
             )
             passwords[username] = password
+            if role in (Role.OPERATOR, Role.NURSE):
+                _serve_cpts_sites(user)
     _write_accounts(path, passwords)
     return passwords
+
+
+def _serve_cpts_sites(user) -> None:
+    """The CPTS's operator and nurse serve both rooms (when the demo agendas are loaded)."""
+    from maillage.care.scheduling.models import Site
+
+    for site in Site.objects.filter(slug__in=CPTS_SITES):
+        site.staff.add(user)

@@ -13,3 +13,12 @@ class SchedulingConfig(AppConfig):
 
         directory_fhir.register_capability(capability.resources)
         personal_data.register()
+        from maillage.care.scheduling.services import waitlist
+
+        waitlist.register()  # the waiting list's people: rules, retention, access, erasure
+
+    def worker_starting(self) -> None:
+        """Each worker, as it starts, schedules the reminders' and the waiting list's runs."""
+        from maillage.care.scheduling.booking_tasks import ensure_scheduled
+
+        ensure_scheduled()

@@ -520,3 +520,11 @@ class Visit(models.Model):
 
     def scope_communes(self) -> set[str]:
         return self.booking.scope_communes()
+
+
+# The booking channels' models (notifications, waiting list): a module of their own.
+from maillage.care.scheduling.models_booking import (  # noqa: E402, F401
+    Notification,
+    WaitlistEntry,
+    WaitlistOffer,
+)
