@@ -20,6 +20,23 @@ from maillage.accounts.models import AuditEvent, Role
 ACTIONS = ("view_pro", "propose", "review", "edit", "admin")
 
 
+#: Where a role starts after logging in, and what the navigation calls that place: the care
+#: roles work in the care pages, not in the directory's professional space.
+ROLE_HOMES: dict[str, tuple[str, str]] = {
+    Role.OPERATOR: ("booking:operator", "Rendez-vous"),
+    Role.NURSE: ("care_staff:home", "Ma journée"),
+}
+DEFAULT_HOME = ("pro:home", "Espace pro")
+
+
+def home_of(user: Any) -> tuple[str, str]:
+    """The URL and the label of the user's starting page."""
+    from django.urls import reverse
+
+    name, label = ROLE_HOMES.get(role_of(user) or "", DEFAULT_HOME)
+    return reverse(name), label
+
+
 def role_of(user: Any) -> str | None:
     """The user's role, or None for anonymous users and accounts without a profile."""
     if user is None or not getattr(user, "is_authenticated", False):

@@ -60,7 +60,13 @@ def _next(request: HttpRequest, default: str = "") -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return default or settings.LOGIN_REDIRECT_URL
+    if default:
+        return default
+    if request.user.is_authenticated:
+        from maillage.accounts.permissions import home_of
+
+        return home_of(request.user)[0]
+    return settings.LOGIN_REDIRECT_URL
 
 
 class CodeForm(forms.Form):
@@ -83,6 +89,15 @@ class LoginView(auth_views.LoginView):
     """Django's login, then the code for those who need it at once."""
 
     template_name = "accounts/login.html"
+
+    def get_default_redirect_url(self) -> str:
+        """Without a ``next``, each role starts on its own page (operators on the phone
+        booking screen, nurses on their day)."""
+        from maillage.accounts.permissions import home_of
+
+        if self.request.user.is_authenticated:
+            return home_of(self.request.user)[0]
+        return super().get_default_redirect_url()
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)

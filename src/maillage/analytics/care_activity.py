@@ -191,7 +191,8 @@ def totals(monthly: pd.DataFrame, bookings: pd.DataFrame | None = None) -> pd.Da
     sums["acts_per_hour"] = sums["acts"] / sums["hours_open"].where(sums["hours_open"] > 0)
     if bookings is not None and len(bookings):
         seen = bookings[bookings["status"] == HONOURED]
-        sums["distinct_patients"] = seen.groupby("site")["patient"].nunique()
+        patients = seen.groupby("site")["patient"].nunique()
+        sums["distinct_patients"] = patients.reindex(sums.index).fillna(0).astype(int)
         known = seen[seen["has_gp"].notna()]
         sums["share_without_gp"] = known.groupby("site")["has_gp"].apply(
             lambda x: float((~x.astype(bool)).mean())

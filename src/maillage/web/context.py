@@ -9,7 +9,13 @@ import maillage
 
 
 def site(request: HttpRequest) -> dict[str, object]:
-    return {
+    context: dict[str, object] = {
         "maillage_version": maillage.__version__,
         "tile_url": settings.MAILLAGE_TILE_URL,
     }
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        from maillage.accounts.permissions import home_of
+
+        context["home_url"], context["home_label"] = home_of(user)
+    return context

@@ -128,6 +128,28 @@ def test_an_operator_cannot_skip_the_code(client, make_user, person):
     assert person.birth_name == "ZORGBELIN"
 
 
+def test_care_roles_start_on_their_own_pages(client, make_user):
+    """Without a ``next``, an operator lands on the phone booking screen and a nurse on her
+    day, and the navigation names that page (not the directory's professional space)."""
+    for username, role, home, label in (
+        ("operatrice", Role.OPERATOR, "/soins/operateur/", "Rendez-vous"),
+        ("infirmiere", Role.NURSE, "/soins/journee/", "Ma journée"),
+    ):
+        client.logout()
+        make_user(username, role)
+        response = _login(client, username)
+        assert "double-authentification" in response["Location"]
+        page = client.get(response["Location"], **HOST).content.decode()
+        key, setup = _setup_form(page)
+        done = client.post(
+            "/compte/double-authentification/", {"setup": setup, "code": _code(key)}, **HOST
+        )
+        assert done["Location"] == home, username
+        nav = client.get("/annuaire/", **HOST).content.decode()
+        assert f'href="{home}">{label}</a>' in nav
+        assert ">Espace pro</a>" not in nav
+
+
 def test_a_nurse_who_leaves_the_code_page_is_not_logged_in_elsewhere(client, make_user):
     """Without her code, a nurse reaches neither the professional space nor the public pages
     as a logged-in user: every page leads back to the enrolment (or code) page."""
@@ -168,7 +190,7 @@ def test_the_code_page_never_sends_elsewhere(client, make_user):
         {"setup": setup, "code": _code(key), "next": "https://ailleurs.example/"},
         **HOST,
     )
-    assert done.status_code == 302 and done["Location"] == "/pro/"
+    assert done.status_code == 302 and done["Location"] == "/soins/journee/"  # her own page
 
 
 def test_a_bad_code_format_is_a_french_message(client, make_user):

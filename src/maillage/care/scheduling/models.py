@@ -114,6 +114,15 @@ class Site(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def where(self) -> str:
+        """The address as one line ("11 rue Henri IV, 52100 Saint-Dizier"), the parts that are
+        known only: every page writes a site's address this way."""
+        town = " ".join(
+            p for p in (self.postal_code, self.commune.name if self.commune else "") if p
+        )
+        return ", ".join(p for p in (self.address.strip(), town) if p)
+
     def scope_communes(self) -> set[str]:
         return {self.commune_id} if self.commune_id else set()
 

@@ -264,11 +264,30 @@ def to_xlsx(activity: Activity) -> bytes:
 def acts_chart_svg(monthly: pd.DataFrame, names: dict[str, str]) -> str:
     """Acts per month, one line per site, as an inline SVG (no JavaScript); months of the
     synthetic history drawn dashed."""
+    acts_by_site = monthly.groupby("site")["acts"].sum()
+    monthly = monthly[monthly["site"].isin(acts_by_site[acts_by_site > 0].index)]
     if not len(monthly):
         return ""
     months = sorted(monthly["month"].unique())
-    width, height, left, right, top, bottom = 900, 300, 50, 20, 30, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
+    colors = ["#1f4e79", "#c05621", "#2f855a", "#6b46c1", "#b7791f", "#c53030", "#2c7a7b"]
+    width, right, left, bottom, plot_h = 900, 20, 50, 40, 230
+    # the legend first, wrapped in rows: the plot starts below it
+    legend: list[str] = []
+    legend_x, legend_y = left + 10, 12
+    for n, site in enumerate(sorted(monthly["site"].unique())):
+        label = names.get(site, site)
+        item = 20 + 7 * len(label) + 24
+        if legend_x + item > width - right and legend_x > left + 10:
+            legend_x, legend_y = left + 10, legend_y + 18
+        legend.append(
+            f'<rect x="{legend_x}" y="{legend_y - 6}" width="14" height="4" '
+            f'fill="{colors[n % len(colors)]}"/><text x="{legend_x + 20}" y="{legend_y}" '
+            f'font-size="12" fill="#1f2933">{escape(label)}</text>'
+        )
+        legend_x += item
+    top = legend_y + 18
+    height = top + plot_h + bottom
+    plot_w = width - left - right
     top_value = max(float(monthly["acts"].max()), 1.0)
     magnitude = 10 ** int(np.floor(np.log10(top_value)))
     top_value = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= top_value)
@@ -276,7 +295,7 @@ def acts_chart_svg(monthly: pd.DataFrame, names: dict[str, str]) -> str:
         m: left + (plot_w * i / (len(months) - 1) if len(months) > 1 else plot_w / 2)
         for i, m in enumerate(months)
     }
-    out: list[str] = []
+    out: list[str] = list(legend)
     for k in range(5):
         v = top_value * k / 4
         y = top + plot_h - plot_h * k / 4
@@ -292,9 +311,7 @@ def acts_chart_svg(monthly: pd.DataFrame, names: dict[str, str]) -> str:
                 f'<text x="{x_of[m]:.1f}" y="{height - 15}" font-size="12" text-anchor="middle" '
                 f'fill="#52606d">{m[5:]}/{m[2:4]}</text>'
             )
-    colors = ["#1f4e79", "#c05621", "#2f855a", "#6b46c1"]
-    legend_x = left + 10
-    for n, (site, rows) in enumerate(monthly.groupby("site")):
+    for n, (_site, rows) in enumerate(monthly.groupby("site")):
         color = colors[n % len(colors)]
         points = [
             (x_of[m], top + plot_h - plot_h * a / top_value, bool(syn))
@@ -310,12 +327,6 @@ def acts_chart_svg(monthly: pd.DataFrame, names: dict[str, str]) -> str:
                 f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" '
                 f'stroke="{color}" stroke-width="2"{dash}/>'
             )
-        label = names.get(site, site)
-        out.append(
-            f'<rect x="{legend_x}" y="6" width="14" height="4" fill="{color}"/>'
-            f'<text x="{legend_x + 20}" y="12" font-size="12" fill="#1f2933">{escape(label)}</text>'
-        )
-        legend_x += 20 + 7 * len(label) + 30
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'font-family="DejaVu Sans, sans-serif"><title>Actes par mois et par site '

@@ -59,6 +59,10 @@ def _context(request: HttpRequest) -> tuple[dict[str, Any], int]:
     }, 200
 
 
+#: Months of the monthly table when no period is chosen.
+TABLE_MONTHS = 12
+
+
 def _refused(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -78,6 +82,12 @@ def activity_page(request: HttpRequest) -> HttpResponse:
     if status == 200:
         activity = context["activity"]
         monthly = activity.monthly.sort_values(["month", "site"], ascending=[False, True])
+        if not (request.GET.get("depuis") or request.GET.get("jusqu_a")):
+            # without a period the table shows the last 12 months (the chart, the totals and
+            # the exports keep them all)
+            recent = sorted(monthly["month"].unique())[-TABLE_MONTHS:]
+            context["months_limited"] = len(recent) < monthly["month"].nunique()
+            monthly = monthly[monthly["month"].isin(recent)]
         bands = [b for b, _, _ in service.care_activity.AGE_BANDS]
         context["months"] = [
             {
