@@ -123,9 +123,9 @@ def test_finess_rows_keep_the_cell_by_cell_meaning():
 
 
 def test_street_name_reads_finess_addresses():
-    assert synthetic.street_name("34 R DE LA PITIE | BP 12") == "rue de la Pitie"
-    assert synthetic.street_name("2 R JEANNE D'ARC") == "rue Jeanne d'Arc"
-    assert synthetic.street_name("12 BIS AV DU GENERAL DE GAULLE") == "avenue du General de Gaulle"
+    assert synthetic.street_name("34 R DE LA PITIE | BP 12") == "Rue de la Pitie"
+    assert synthetic.street_name("2 R JEANNE D'ARC") == "Rue Jeanne d'Arc"
+    assert synthetic.street_name("12 BIS AV DU GENERAL DE GAULLE") == "Avenue du General de Gaulle"
     assert synthetic.street_name("CAR HENRI ROLLIN | BP 142") == ""  # not a street type we know
     assert synthetic.street_name("LIEU DIT LES VIGNES") == ""
     assert synthetic.street_name("") == ""

@@ -415,7 +415,7 @@ _LOWER_WORDS = {"de", "du", "des", "la", "le", "les", "et", "sur", "sous", "en",
 
 def street_name(finess_address: str) -> str:
     """The street of a FINESS address, without its number and in ordinary case:
-    "34 R DE LA PITIE | BP 12" → "rue de la Pitie"; "" when it names no street (a lieu-dit,
+    "34 R DE LA PITIE | BP 12" → "Rue de la Pitie"; "" when it names no street (a lieu-dit,
     a "BP", a building)."""
     first = (finess_address or "").split("|")[0].strip().upper()
     words = first.replace(",", " ").split()
@@ -423,7 +423,7 @@ def street_name(finess_address: str) -> str:
         words = words[1:]
     if len(words) < 2 or words[0] not in STREET_TYPES:
         return ""
-    out = [STREET_TYPES[words[0]]]
+    out = [STREET_TYPES[words[0]].capitalize()]
     for word in words[1:]:
         lower = word.lower()
         if lower in _LOWER_WORDS:

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 KINDS = ("role", "organization", "scheme", "service")
+_KIND_RANK = (2, 2, 1, 0)  # ties broken in favour of services, then dispositifs (by KINDS)
 #: The SearchEntry columns an engine is built from, in this order.
 COLUMNS = (
     "id",
@@ -719,7 +720,9 @@ class Engine:
                 # the word as typed before its synonyms: "urgences" before "SAMU", "SMUR"
                 not (title_words and title_words[0].startswith(words[0].prefix)),
             ) if words else ()  # fmt: skip
-            tail = (-int(self.weight[p]), title, entry)
+            # a service or dispositif before a structure or a person of the same place: "la
+            # noue" opens on the teleconsultation room before the residence of the same name
+            tail = (-int(self.weight[p]), _KIND_RANK[int(self.kind[p])], title, entry)
             if distances is None:
                 return (not at_place[i], not at_home[i], *strength, *tail)
             d = float(distances[i])
