@@ -247,6 +247,9 @@ def test_la_noue_room_page_shows_its_address_hours_and_source(client, services):
     assert "Source : Projet de santé de la CPTS Saint-Dizier Der" in text
     assert "ne donnent pas ce numéro" in text
     assert 'data-testid="switchboard"' not in html  # the CPTS has no switchboard to fall back on
+    # …so the page says the number is not published, and whom to ask: the CPTS running it
+    assert 'data-testid="no-phone"' in html and "demandez-le par courriel" in text
+    assert 'href="mailto:cptssddb@gmail.com"' in html
     # The dispositif of the same name is at the room's place, and linked both ways.
     scheme = Scheme.objects.get(slug="teleconsultation-la-noue")
     assert scheme.location_id == room.location_id
