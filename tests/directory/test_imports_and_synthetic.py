@@ -149,6 +149,10 @@ def test_synthetic_places_have_address_fiction_phone_and_hours(demo_db):
     phones = list(places.values_list("phone", flat=True))
     assert len(set(phones)) == len(phones)  # one number per place
     assert all(p.replace(" ", "")[:6] in synthetic.FICTION_BLOCKS for p in phones), phones[:5]
+    # …and the professional's form takes them back unchanged (its phonenumbers check)
+    from maillage.directory.review import phone_number
+
+    assert all(phone_number(p) == p for p in phones)
     assert not places.filter(postal_code="").exists()
     # every place has weekly hours
     assert not places.exclude(id__in=OpeningHours.objects.values("location_id")).exists()

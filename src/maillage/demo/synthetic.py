@@ -20,7 +20,8 @@ page and report built on them says so. What is real and what is invented:
     works of fiction (plan national de numérotation, annexe 1 of ARCEP decision n° 2018-0881 as
     amended, « Numéros pour œuvres audiovisuelles »: 01 99 00 xx xx, 02 61 91 xx xx,
     03 53 01 xx xx, 04 65 71 xx xx, 05 36 49 xx xx, 06 39 98 xx xx; :data:`FICTION_BLOCKS`).
-    Practices get the north-east block 03 53 01, nurses' cabinets the mobile block 06 39 98;
+    Practices get the north-east block 03 53 01 (a geographic number: the ``phonenumbers``
+    checks of the professional's form accept it, where they refuse 06 39 98);
   * weekly opening hours of the usual shape for the profession (:data:`WEEKLY_HOURS`; no open
     data gives practices' hours, so these are plausible, not calibrated);
   * teleconsultation for general practitioners in the proportion DREES reports: half of GPs
@@ -77,7 +78,6 @@ FINESS_PHARMACY = "620"
 #: numbers, ``<block> xx xx``.
 FICTION_BLOCKS = ("019900", "026191", "035301", "046571", "053649", "063998")
 LANDLINE_BLOCK = "035301"  # the north-east (03) block: Grand Est, Bourgogne-Franche-Comté
-MOBILE_BLOCK = "063998"
 #: Share of general practitioners offering teleconsultation: DREES, Études et résultats n° 1249
 #: (December 2022): 77 % had done at least one by early 2022, half intend to go on.
 GP_TELECONSULTATION_SHARE = 0.5
@@ -487,7 +487,7 @@ def _contact_details(
     """Give the new places of one profession an address, a fiction phone number and weekly
     hours (the slots are returned: they are written once the places have ids)."""
     slots = []
-    block = MOBILE_BLOCK if spec.key == "infirmier" else LANDLINE_BLOCK
+    block = LANDLINE_BLOCK
     for location in places.new_locations:
         if location.organization_id is None:  # an own practice: a real street, no number
             streets = places.streets.get(location.commune_id, [])
