@@ -66,7 +66,7 @@ def _text(html: str) -> str:
 # --- the data file ------------------------------------------------------------------------------
 def test_services_yaml_loads_and_every_record_cites_a_seed():
     content = demo_content()
-    assert len(content.services) == 48 and len(content.structures) == 2
+    assert len(content.services) == 49 and len(content.structures) == 2
     seeds = (S000, S001, S002, S003, S004)
     for spec in content.services:
         assert any(seed in spec.source_note for seed in seeds), spec.slug
@@ -140,7 +140,7 @@ def test_the_three_hospital_sites_have_the_services_the_seed_lists(services):
 
 def test_every_service_is_real_sourced_and_unverified(services):
     rows = HealthcareService.objects.filter(slug__isnull=False)
-    assert rows.count() == services.counts["services"] == 48
+    assert rows.count() == services.counts["services"] == 49
     for s in rows:
         assert not s.synthetic and s.public and s.source == "manual", s.slug
         assert s.source_note and s.verified_on is None, s.slug
@@ -214,7 +214,7 @@ def test_missing_finess_skips_its_services_not_the_load(services):
     Organization.objects.filter(finess_et=CH_BOURBONNE).delete()  # cascades to its services
     report = load_demo_directory()
     assert report.skipped["services sans FINESS"] == 4
-    assert report.counts["services"] == 44
+    assert report.counts["services"] == 45
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -247,6 +247,9 @@ def test_la_noue_room_page_shows_its_address_hours_and_source(client, services):
     assert "Source : Projet de santé de la CPTS Saint-Dizier Der" in text
     assert "ne donnent pas ce numéro" in text
     assert 'data-testid="switchboard"' not in html  # the CPTS has no switchboard to fall back on
+    # …so the page says the number is not published, and whom to ask: the CPTS running it
+    assert 'data-testid="no-phone"' in html and "demandez-le par courriel" in text
+    assert 'href="mailto:cptssddb@gmail.com"' in html
     # The dispositif of the same name is at the room's place, and linked both ways.
     scheme = Scheme.objects.get(slug="teleconsultation-la-noue")
     assert scheme.location_id == room.location_id
@@ -277,7 +280,7 @@ def test_fhir_healthcare_service_returns_the_demo_services_as_valid_resources(cl
     response = client.get("/fhir/HealthcareService?_count=100")
     assert response.status_code == 200
     bundle = json.loads(response.content)
-    assert bundle["total"] == HealthcareService.objects.filter(public=True).count() >= 48
+    assert bundle["total"] == HealthcareService.objects.filter(public=True).count() >= 49
     names = set()
     for entry in bundle["entry"]:
         resource = entry["resource"]

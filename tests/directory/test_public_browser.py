@@ -104,30 +104,160 @@ def test_phone_sized_window_keeps_search_usable(served, browser, tmp_path):
     assert errors == []
 
 
+WIDTHS = [(1280, 900), (390, 844)]
+
+
+def _search(page, served: str, q: str, ou: str = "", rayon: str = "") -> None:
+    """Type the query as a user does (on a phone too: the form is the same)."""
+    page.goto(served + "/annuaire/")
+    page.fill("#q", q)
+    if ou:
+        page.fill("#ou", ou)
+    if rayon:
+        page.select_option("#rayon", rayon)
+    page.locator(".dir-search button[type=submit]").click()
+    page.wait_for_selector("[data-testid=results]", timeout=READY)
+
+
+def _fits(page, width: int) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)])
+@pytest.mark.parametrize("width,height", WIDTHS)
 def test_la_noue_teleconsultation_room_is_found_with_its_address(
     served, browser, tmp_path, width, height
 ):
-    """A resident looks for the teleconsultation room of La Noue: the search finds the
-    service, its page gives the address the CPTS publishes, how to book, and says plainly that
-    the documents give no phone number (none is made up)."""
+    """A resident types "La Noue": the first result is the teleconsultation room (the service
+    the CPTS runs), one click away; its page gives the address the CPTS publishes, how to book,
+    says plainly that the documents give no phone number (none is made up) and whom to ask."""
     page, errors = _page(browser, width, height)
-    page.goto(served + "/annuaire/")
-    page.fill("#q", "téléconsultation la noue")
-    page.press("#q", "Enter")
-    page.wait_for_selector("[data-testid=results]", timeout=READY)
-    # The service (run by the CPTS), not the dispositif of the same name.
-    service = page.locator(".result", has_text="CPTS Saint-Dizier Der & Blaise")
-    service.locator(".result-title a", has_text="La Noue").first.click()
+    _search(page, served, "La Noue")
+    first = page.locator(".result").first
+    assert "Salle de téléconsultation de La Noue" in first.inner_text()
+    assert "CPTS Saint-Dizier Der & Blaise" in first.inner_text()
+    first.locator(".result-title a").click()
     page.wait_for_selector("#entry-map[data-ready]", timeout=READY)
     body = page.locator("main").inner_text()
     assert "143 avenue de la République" in body
     assert "52100 Saint-Dizier" in body
     assert "ne donnent pas ce numéro" in body
     assert "4 à 5 demi-journées par semaine" in body
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert "clinic-alpha.com" in body
+    # whom to ask for the booking line: the CPTS that runs the room, a mailto link
+    assert "demandez-le par courriel" in page.locator("[data-testid=no-phone]").inner_text()
+    assert page.locator("a[href='mailto:cptssddb@gmail.com']").first.is_visible()
+    _fits(page, width)
     page.screenshot(path=str(tmp_path / f"la-noue-{width}.png"), full_page=True)
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width,height", WIDTHS)
+def test_a_kine_in_chaumont_with_what_a_caller_needs(served, browser, tmp_path, width, height):
+    """The search box's own placeholder, "kiné Chaumont": masseurs-kinésithérapeutes of
+    Chaumont, labelled as demonstration data; the entry gives an address in Chaumont, a phone
+    number said to be fictitious, and the week's hours."""
+    page, errors = _page(browser, width, height)
+    _search(page, served, "kiné Chaumont")
+    subtitles = page.locator(".result-sub").all_inner_texts()
+    assert subtitles and all("Kinésithérapeute" in s and "Chaumont" in s for s in subtitles)
+    assert page.locator(".result .tag-synth").count() == len(subtitles)
+    _fits(page, width)
+    page.screenshot(path=str(tmp_path / f"kine-{width}.png"), full_page=True)
+    page.locator(".result-title a").first.click()
+    page.wait_for_selector("#entry-map[data-ready]", timeout=READY)
+    place = page.locator(".place").first.inner_text()
+    assert "Chaumont" in place
+    assert "03 53 01" in place  # ARCEP's block for works of fiction
+    assert page.locator("[data-testid=fictitious-phone]").first.is_visible()
+    assert page.locator("table.hours tr").count() == 7
+    assert page.locator("[data-testid=synthetic-banner]").is_visible()
+    _fits(page, width)
+    page.screenshot(path=str(tmp_path / f"kine-entry-{width}.png"), full_page=True)
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width,height", WIDTHS)
+def test_pharmacies_around_langres(served, browser, tmp_path, width, height):
+    """Typed as a sentence: the pharmacies within 15 km of Langres, Langres' own first, on the
+    list and the map."""
+    page, errors = _page(browser, width, height)
+    _search(page, served, "pharmacies autour de Langres")
+    count = page.locator("[data-testid=result-count]").inner_text()
+    assert "à moins de 15 km de Langres" in count
+    subtitles = page.locator(".result-sub").all_inner_texts()
+    assert len(subtitles) >= 5 and all("Pharmacie" in s for s in subtitles)
+    assert "Langres" in subtitles[0]
+    page.wait_for_selector("#results-map[data-ready][data-base]", timeout=READY)
+    assert int(page.locator("#results-map").get_attribute("data-ready")) == len(subtitles)
+    _fits(page, width)
+    page.screenshot(path=str(tmp_path / f"pharmacies-langres-{width}.png"), full_page=True)
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width,height,typed", [(1280, 900, "q"), (390, 844, "ou")])
+def test_the_emergency_department_nearest_to_joinville(
+    served, browser, tmp_path, width, height, typed
+):
+    """Joinville has no emergency department: "urgences Joinville" (or "urgences" with Où =
+    Joinville) puts the nearest ones first, Saint-Dizier at 27 km, with the distance shown and
+    a line saying why; the first opens on the department of the hospital, with its switchboard."""
+    page, errors = _page(browser, width, height)
+    if typed == "q":
+        _search(page, served, "urgences Joinville")
+    else:
+        _search(page, served, "urgences", ou="Joinville")
+    note = page.locator("[data-testid=nearest-note]").inner_text()
+    assert "du plus proche au plus éloigné de Joinville" in note
+    results = page.locator(".result")
+    first, second = results.nth(0).inner_text(), results.nth(1).inner_text()
+    assert "Urgences" in first and "Saint-Dizier" in first and "27,4 km" in first
+    assert "Urgences" in second and "Chaumont" in second and "34,7 km" in second
+    # the map shows the same entries as the list, the far departments included
+    page.wait_for_selector("#results-map[data-ready][data-base]", timeout=READY)
+    assert int(page.locator("#results-map").get_attribute("data-ready")) == results.count()
+    _fits(page, width)
+    page.screenshot(path=str(tmp_path / f"urgences-joinville-{width}.png"), full_page=True)
+    results.nth(0).locator(".result-title a").click()
+    page.wait_for_selector("#entry-map[data-ready]", timeout=READY)
+    assert "03 25 56 84 84" in page.locator("[data-testid=switchboard]").inner_text()
+    _fits(page, width)
+    page.screenshot(path=str(tmp_path / f"urgences-entry-{width}.png"), full_page=True)
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width,height", WIDTHS)
+def test_a_gp_accepting_new_patients_within_10_km_of_52200(
+    served, browser, tmp_path, width, height
+):
+    """Où = "52200" is Langres' postal code (not Flagey's INSEE code); with the filter, every
+    result accepts new patients and lies within 10 km, its distance shown."""
+    page, errors = _page(browser, width, height)
+    page.goto(served + "/annuaire/")
+    page.fill("#q", "médecin généraliste")
+    page.fill("#ou", "52200")
+    page.select_option("#rayon", "10")
+    if not page.locator("input[name=nouveaux]").is_visible():
+        page.click(".dir-filters summary")
+    page.check("input[name=nouveaux]")
+    page.locator(".dir-search button[type=submit]").click()
+    page.wait_for_selector("[data-testid=results]", timeout=READY)
+    assert "à moins de 10 km de Langres" in page.locator("[data-testid=result-count]").inner_text()
+    results = page.locator(".result")
+    assert results.count() > 0
+    for i in range(results.count()):
+        text = results.nth(i).inner_text()
+        assert "Accepte de nouveaux patients" in text and "Médecin" in text
+        distance = results.nth(i).locator("[data-testid=distance]").inner_text()
+        assert float(distance.removeprefix("à ").removesuffix(" km").replace(",", ".")) <= 10
+    page.wait_for_selector("#results-map[data-ready][data-base]", timeout=READY)
+    assert int(page.locator("#results-map").get_attribute("data-ready")) == results.count()
+    _fits(page, width)
+    page.screenshot(path=str(tmp_path / f"gp-52200-{width}.png"), full_page=True)
     assert errors == []
 
 

@@ -232,11 +232,12 @@ def test_a_bad_line_in_a_later_block_writes_nothing(demo_db, tmp_path):
     assert f"ligne {len(lines) + 1}" in message and "la ligne 2 indique" in message
     assert repr("Nom d'exercice") in message
     assert _snapshot() == before
-    assert not Location.objects.filter(address__contains="RUE NOUVELLE").exists()
+    # (synthetic places may lie in a real "rue Nouvelle": SQLite's LIKE ignores case)
+    assert not Location.objects.filter(address__contains="RUE NOUVELLE", synthetic=False).exists()
     # the same file without its last line goes through
     path.write_text("\n".join([lines[0], *changed]) + "\n", encoding="utf-8")
     import_rpps(path, block_size=2)
-    assert Location.objects.filter(address__contains="RUE NOUVELLE").exists()
+    assert Location.objects.filter(address__contains="RUE NOUVELLE", synthetic=False).exists()
     assert _snapshot() != before
 
 

@@ -409,7 +409,7 @@ def test_an_ambiguous_postal_code_offers_the_other_communes(demo_db):
         ("pharmacies", None, None),  # plural, the territory first
         ("pharmacies autour de Chaumont", "Chaumont", CHAUMONT),
         ("pharmacie près de Langres", "Langres", LANGRES),
-        ("urgences chaumont", None, CHAUMONT),
+        ("urgences chaumont", "Chaumont", CHAUMONT),  # distances from Chaumont
         ("prise de sang st dizier", None, "52448"),
         ("pharmacie 12 rue de la Marne 52000 Chaumont", "Chaumont", CHAUMONT),  # an address
     ],
@@ -691,3 +691,72 @@ def test_a_full_reindex_saves_the_engine_that_processes_load(demo_db):
     # Loaded from the snapshot, then the partial change after it applied.
     assert state.engine.appended == 1 and state.change_id > change.id
     assert state.engine.n == SearchEntry.objects.count()
+
+
+# --- the nearest emergency department, whatever the distance ----------------------------------
+
+ED = {
+    "saint-dizier": "ch-saint-dizier-urgences",
+    "chaumont": "ch-chaumont-urgences",
+    "langres": "ch-langres-urgences",
+}
+
+
+def _slug(entry: SearchEntry) -> str | None:
+    if entry.kind != "service":
+        return None
+    return HealthcareService.objects.get(pk=entry.object_id).slug
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"text": "urgences joinville"},
+        {"text": "urgences près de Joinville"},
+        {"text": "urgences", "near": "Joinville"},
+        {"text": "urgences", "near": "52300"},
+        {"text": "urgences", "near": "Joinville", "radius_km": 10},  # none within 10 km
+    ],
+)
+def test_urgences_from_joinville_lead_with_the_nearest_departments(demo_db, kwargs):
+    """Joinville has no emergency department (its hospital is a former hôpital local): the
+    departments of Saint-Dizier, Chaumont and Langres come first, nearest first, with their
+    distance, whatever the radius; what Joinville itself matches follows."""
+    result = run(**kwargs)
+    assert result.nearest == "urgences" and result.nearest_count == 3
+    first = result.items[:3]
+    assert [_slug(e) for e in first] == [ED["saint-dizier"], ED["chaumont"], ED["langres"]]
+    distances = [e.distance_km for e in first]
+    assert distances == sorted(distances) and 20 < distances[0] < 35, distances
+    assert all(e.nearest for e in first) and not any(e.nearest for e in result.items[3:])
+    # the hospital of Joinville is no emergency department: never among the nearest ones
+    assert all(e.commune_id != "52250" for e in first)
+    assert result.near_label == "Joinville"
+
+
+def test_nearest_departments_keep_the_other_filters_and_page_without_repeats(demo_db):
+    assert run(text="urgences joinville", teleconsultation=True).nearest_count == 0
+    assert run(text="urgences joinville", kind="organization").nearest_count == 0
+    pages = [run(text="urgences", near="Joinville", page=n, page_size=2) for n in (1, 2, 3)]
+    ids = [e.id for p in pages for e in p.items]
+    assert len(ids) == len(set(ids)) == 6
+    assert [_slug(e) for e in pages[1].items][:1] == [ED["langres"]]
+    assert pages[0].total == pages[2].total == run(text="urgences", near="Joinville").total
+
+
+def test_a_word_that_is_not_urgences_puts_nothing_first(demo_db):
+    assert run(text="samu joinville").nearest_count == 0
+    assert run(text="hôpital joinville").nearest_count == 0
+
+
+def test_search_page_shows_the_nearest_department_and_its_distance(demo_db, client):
+    html = client.get(
+        "/annuaire/", {"q": "urgences joinville"}, HTTP_HOST="127.0.0.1"
+    ).content.decode()
+    assert 'data-testid="nearest-note"' in html
+    assert "du plus proche au plus éloigné de Joinville" in html
+    first = html[html.index('class="result ') :][:1500]
+    assert "Urgences" in first and "GENEVIEVE DE GAULLE" in first.upper()
+    assert (
+        'data-testid="distance">à 27,4\u202fkm' in first or 'data-testid="distance">à 27,4' in first
+    )

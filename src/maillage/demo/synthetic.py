@@ -10,7 +10,24 @@ page and report built on them says so. What is real and what is invented:
   centres de santé, pharmacies) and the age structure reported in the seeds (CPTS Saint-Dizier
   project, 2019: 45 % of GPs aged 60+; Centre-Sud Haute-Marne diagnostic, 2021: 58 % aged 55+).
 * **Invented**: the people, their names, ages, exact places, working time, whether they accept
-  new patients.
+  new patients, and what a caller needs (:func:`_contact_details`): each practice place gets
+  * an address: a street that really exists in its commune, taken from the FINESS addresses of
+    that commune (shipped open data; no national address base is shipped), without a house
+    number, so that no real door is designated; the commune and postal code only where FINESS
+    has no street there. A place inside a real MSP or centre de santé keeps that structure's
+    FINESS address;
+  * a phone number that cannot reach anyone: ARCEP reserves six blocks of 10,000 numbers for
+    works of fiction (plan national de numérotation, annexe 1 of ARCEP decision n° 2018-0881 as
+    amended, « Numéros pour œuvres audiovisuelles »: 01 99 00 xx xx, 02 61 91 xx xx,
+    03 53 01 xx xx, 04 65 71 xx xx, 05 36 49 xx xx, 06 39 98 xx xx; :data:`FICTION_BLOCKS`).
+    Practices get the north-east block 03 53 01 (a geographic number: the ``phonenumbers``
+    checks of the professional's form accept it, where they refuse 06 39 98);
+  * weekly opening hours of the usual shape for the profession (:data:`WEEKLY_HOURS`; no open
+    data gives practices' hours, so these are plausible, not calibrated);
+  * teleconsultation for general practitioners in the proportion DREES reports: half of GPs
+    intend to keep teleconsulting after the epidemic (DREES, Études et résultats n° 1249,
+    December 2022; 77 % had done at least one by early 2022). No open figure exists for the
+    other professions, so none of them is flagged.
 
 Method, per département and profession: the target count is the INSEE count when there is one,
 else the sum over bassins de vie of density × population / 10,000. Communes are attached to the
@@ -24,15 +41,24 @@ Haute-Marne only; specialists are not generated: reports show "n.d." rather than
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
+from datetime import time
 
 import numpy as np
 import pandas as pd
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
-from maillage.directory.models import Location, Organization, Practitioner, PractitionerRole, Source
+from maillage.directory.models import (
+    Location,
+    OpeningHours,
+    Organization,
+    Practitioner,
+    PractitionerRole,
+    Source,
+)
 from maillage.imports import ImportReport
 from maillage.observatory.bassins import assign_bassins as _assign_bassins
 from maillage.observatory.models import BassinVieIndicator, DepartementStat
@@ -45,6 +71,53 @@ DEFAULT_SEED = 20261122
 FINESS_MSP = "603"
 FINESS_CENTRE_SANTE = "124"
 FINESS_PHARMACY = "620"
+
+#: The blocks of numbers ARCEP reserves for works of fiction ("Numéros pour œuvres
+#: audiovisuelles", plan national de numérotation, annexe 1 of decision n° 2018-0881 as amended):
+#: never assigned to a subscriber, they can neither call nor be called. Each holds 10,000
+#: numbers, ``<block> xx xx``.
+FICTION_BLOCKS = ("019900", "026191", "035301", "046571", "053649", "063998")
+LANDLINE_BLOCK = "035301"  # the north-east (03) block: Grand Est, Bourgogne-Franche-Comté
+#: Share of general practitioners offering teleconsultation: DREES, Études et résultats n° 1249
+#: (December 2022): 77 % had done at least one by early 2022, half intend to go on.
+GP_TELECONSULTATION_SHARE = 0.5
+
+#: The usual week of a practice, per profession: (days, opens, closes) slots, days 0 = lundi;
+#: ``optional`` slots are kept for part of the places (a Saturday morning, a late evening),
+#: ``day_off`` closes one weekday afternoon for part of them. Invented: no open data gives the
+#: hours of practices.
+WEEKLY_HOURS: dict[str, dict] = {
+    "medecin_generaliste": {
+        "slots": [((0, 1, 2, 3, 4), "08:30", "12:30"), ((0, 1, 2, 3, 4), "14:00", "19:00")],
+        "optional": [((5,), "09:00", "12:00")],
+        "day_off": (2, 3),
+    },
+    "infirmier": {  # permanences at the cabinet; the rest of the day is spent at patients' homes
+        "slots": [((0, 1, 2, 3, 4, 5), "07:30", "09:00"), ((0, 1, 2, 3, 4), "17:30", "18:30")],
+        "optional": [((6,), "08:00", "09:00")],
+        "day_off": (),
+    },
+    "chirurgien_dentiste": {
+        "slots": [((0, 1, 2, 3, 4), "09:00", "12:00"), ((0, 1, 2, 3, 4), "14:00", "18:30")],
+        "optional": [((5,), "09:00", "12:00")],
+        "day_off": (2, 3),
+    },
+    "sage_femme": {
+        "slots": [((0, 1, 2, 3, 4), "09:00", "12:00"), ((0, 1, 2, 3, 4), "14:00", "18:00")],
+        "optional": [],
+        "day_off": (2, 4),
+    },
+    "orthophoniste": {
+        "slots": [((0, 1, 2, 3, 4), "09:00", "12:00"), ((0, 1, 2, 3, 4), "13:30", "19:00")],
+        "optional": [((5,), "09:00", "12:00")],
+        "day_off": (2,),
+    },
+    "masseur_kinesitherapeute": {
+        "slots": [((0, 1, 2, 3, 4), "08:00", "12:00"), ((0, 1, 2, 3, 4), "14:00", "19:30")],
+        "optional": [((5,), "08:30", "12:00")],
+        "day_off": (),
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -123,7 +196,7 @@ def _ages(rng: np.random.Generator, spec: ProfessionSpec, n: int) -> np.ndarray:
 
 def _communes_frame(departements: list[str]) -> pd.DataFrame:
     rows = Commune.objects.filter(latitude__isnull=False).values(
-        "code", "departement_id", "population", "latitude", "longitude"
+        "code", "departement_id", "population", "latitude", "longitude", "postal_codes"
     )
     df = pd.DataFrame.from_records(rows)
     return df
@@ -145,14 +218,37 @@ def generate(departements: list[str], seed: int = DEFAULT_SEED) -> ImportReport:
             category_code__in=[FINESS_MSP, FINESS_CENTRE_SANTE, FINESS_PHARMACY],
             commune__departement_id__in=departements,
             latitude__isnull=False,
-        ).values("id", "name", "category_code", "commune_id", "latitude", "longitude", "address")
+        ).values(
+            "id",
+            "name",
+            "category_code",
+            "commune_id",
+            "latitude",
+            "longitude",
+            "address",
+            "postal_code",
+        )
     )
     with transaction.atomic():
         PractitionerRole.objects.filter(
             synthetic=True, location__commune__departement_id__in=departements
         ).delete()
+        # The generated weekly hours go first, without a history row each: they are rebuilt
+        # below, and a deletion record for each of ~17,000 slots cost 35 s (the places' own
+        # deletion is still recorded).
+        hours = OpeningHours.objects.filter(
+            location__synthetic=True, location__commune__departement_id__in=departements
+        )
+        hours._raw_delete(hours.db)
         Location.objects.filter(synthetic=True, commune__departement_id__in=departements).delete()
         Practitioner.objects.filter(synthetic=True, roles__isnull=True).delete()
+        streets = _streets(departements)
+        # numbers already given to the places of other départements (generated earlier)
+        phones = set(
+            Location.objects.filter(synthetic=True)
+            .exclude(phone="")
+            .values_list("phone", flat=True)
+        )
         total = 0
         for dep in departements:
             local = communes[communes["departement_id"] == dep].copy()
@@ -161,7 +257,7 @@ def generate(departements: list[str], seed: int = DEFAULT_SEED) -> ImportReport:
             dep_anchors = (
                 anchors[anchors["commune_id"].isin(set(local["code"]))] if len(anchors) else anchors
             )
-            places = _Places(local, dep_anchors)
+            places = _Places(local, dep_anchors, streets, phones)
             for spec in PROFESSIONS:
                 if spec.departements is not None and dep not in spec.departements:
                     continue
@@ -199,7 +295,19 @@ class _Places:
     plain lists and dicts: placing a practitioner is a lookup, not a DataFrame filter (the
     filters cost ~20 ms each, 7,000 times)."""
 
-    def __init__(self, local: pd.DataFrame, anchors: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        local: pd.DataFrame,
+        anchors: pd.DataFrame,
+        streets: dict[str, list[str]] | None = None,
+        phones: set[str] | None = None,
+    ) -> None:
+        self.streets = streets or {}
+        self.phones = phones if phones is not None else set()
+        self.postal = {
+            code: (re.findall(r"\d{5}", text or "") or [""])[0]
+            for code, text in zip(local["code"], local["postal_codes"], strict=True)
+        }
         self.centroid = {
             code: (lat, lon)
             for code, lat, lon in zip(
@@ -272,11 +380,124 @@ def _generate_profession(spec, dep, local, bv_values, dep_stats, anchors, seed, 
                 synthetic=True,
             )
         )
+    # What a caller needs, from a stream of its own: the people and places above stay the ones
+    # the seed always gave.
+    contact = _rng(seed, dep, f"{spec.key}/contact")
+    slots = _contact_details(spec, dep, places, contact)
+    if spec.key == "medecin_generaliste":
+        for role in roles:
+            role.teleconsultation = bool(contact.random() < GP_TELECONSULTATION_SHARE)
     # the new places in the order they were first used (the ids they always had), with history
     bulk_create_with_history(places.new_locations, Location, batch_size=500)
+    # Generated slots get no history row each (their place has its own): 17,000 rows of
+    # history cost 1.3 s of the first start for nothing a reader of a history page needs.
+    OpeningHours.objects.bulk_create(
+        [
+            OpeningHours(location=location, weekday=day, opens=opens, closes=closes)
+            for location, day, opens, closes in slots
+        ],
+        batch_size=2000,
+    )
     places.new_locations.clear()
     PractitionerRole.objects.bulk_create(roles)
     return len(people)
+
+
+#: FINESS abbreviations of street types, and the word a page shows.
+STREET_TYPES = {
+    "R": "rue", "RUE": "rue", "AV": "avenue", "AVE": "avenue", "AVENUE": "avenue",
+    "BD": "boulevard", "PL": "place", "PLACE": "place", "RTE": "route", "ROUTE": "route",
+    "CHE": "chemin", "CHEM": "chemin", "ALL": "allée", "IMP": "impasse", "QU": "quai",
+    "QUAI": "quai", "CRS": "cours", "FG": "faubourg", "SQ": "square", "PROM": "promenade",
+    "PASS": "passage", "ESP": "esplanade", "SENT": "sentier",
+}  # fmt: skip
+_LOWER_WORDS = {"de", "du", "des", "la", "le", "les", "et", "sur", "sous", "en", "aux", "au"}
+
+
+def street_name(finess_address: str) -> str:
+    """The street of a FINESS address, without its number and in ordinary case:
+    "34 R DE LA PITIE | BP 12" → "Rue de la Pitie"; "" when it names no street (a lieu-dit,
+    a "BP", a building)."""
+    first = (finess_address or "").split("|")[0].strip().upper()
+    words = first.replace(",", " ").split()
+    while words and (words[0].isdigit() or words[0] in ("BIS", "TER", "B")):
+        words = words[1:]
+    if len(words) < 2 or words[0] not in STREET_TYPES:
+        return ""
+    out = [STREET_TYPES[words[0]].capitalize()]
+    for word in words[1:]:
+        lower = word.lower()
+        if lower in _LOWER_WORDS:
+            out.append(lower)
+        elif "'" in lower:  # D'ARC → d'Arc, L'EGLISE → l'Eglise
+            head, _, tail = lower.partition("'")
+            out.append(f"{head}'{tail.capitalize()}" if len(head) == 1 else lower.capitalize())
+        else:
+            out.append("-".join(part.capitalize() for part in lower.split("-")))
+    return " ".join(out)
+
+
+def _streets(departements: list[str]) -> dict[str, list[str]]:
+    """The streets of each commune that FINESS addresses name (sorted, for determinism)."""
+    found: dict[str, set[str]] = {}
+    rows = Organization.objects.filter(
+        commune__departement_id__in=departements, source=Source.FINESS
+    ).values_list("commune_id", "address")
+    for commune, address in rows:
+        street = street_name(address)
+        if street:
+            found.setdefault(commune, set()).add(street)
+    return {commune: sorted(names) for commune, names in found.items()}
+
+
+def fiction_number(block: str, key: str, used: set[str]) -> str:
+    """A number of ``block`` (one of :data:`FICTION_BLOCKS`) picked from ``key`` and not in
+    ``used`` (it is added): "03 53 01 47 12". The next block takes over when one is full."""
+    start = zlib.crc32(key.encode()) % 10_000
+    blocks = (block, *(b for b in FICTION_BLOCKS if b != block))
+    for candidate_block in blocks:
+        for step in range(10_000):
+            digits = f"{candidate_block}{(start + step) % 10_000:04d}"
+            number = " ".join(digits[i : i + 2] for i in range(0, 10, 2))
+            if number not in used:
+                used.add(number)
+                return number
+    raise RuntimeError("plus aucun numéro de fiction libre")  # 60,000 places: never here
+
+
+def _week(spec: ProfessionSpec, rng: np.random.Generator) -> list[tuple[int, time, time]]:
+    pattern = WEEKLY_HOURS[spec.key]
+    slots = list(pattern["slots"])
+    slots += [s for s in pattern["optional"] if rng.random() < 0.4]
+    day_off = int(rng.choice(pattern["day_off"])) if pattern["day_off"] else None
+    off = day_off is not None and rng.random() < 0.5
+    week = []
+    for days, opens, closes in slots:
+        a, b = time.fromisoformat(opens), time.fromisoformat(closes)
+        for day in days:
+            if off and day == day_off and a >= time(12):
+                continue  # the weekly afternoon off
+            week.append((day, a, b))
+    return week
+
+
+def _contact_details(
+    spec: ProfessionSpec, dep: str, places: _Places, rng: np.random.Generator
+) -> list[tuple[Location, int, time, time]]:
+    """Give the new places of one profession an address, a fiction phone number and weekly
+    hours (the slots are returned: they are written once the places have ids)."""
+    slots = []
+    block = LANDLINE_BLOCK
+    for location in places.new_locations:
+        if location.organization_id is None:  # an own practice: a real street, no number
+            streets = places.streets.get(location.commune_id, [])
+            location.address = streets[int(rng.integers(len(streets)))] if streets else ""
+        location.postal_code = location.postal_code or places.postal.get(location.commune_id, "")
+        location.phone = fiction_number(
+            block, f"{dep}/{spec.key}/{location.commune_id}/{location.name}", places.phones
+        )
+        slots += [(location, day, a, b) for day, a, b in _week(spec, rng)]
+    return slots
 
 
 def _place(spec, code, places: _Places, rng, cache) -> tuple[Location, int | None]:
@@ -295,6 +516,7 @@ def _place(spec, code, places: _Places, rng, cache) -> tuple[Location, int | Non
                 name=f"{org['name']}".title(),
                 organization_id=int(org["id"]),
                 address=org["address"] or "",
+                postal_code=org["postal_code"] or "",
                 commune_id=code,
                 latitude=float(org["latitude"]),
                 longitude=float(org["longitude"]),

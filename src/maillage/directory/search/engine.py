@@ -35,6 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 KINDS = ("role", "organization", "scheme", "service")
+_ORGANIZATION = KINDS.index("organization")
+_KIND_RANK = (0, 3, 2, 1)  # same title: person, service, dispositif, structure (by KINDS)
 #: The SearchEntry columns an engine is built from, in this order.
 COLUMNS = (
     "id",
@@ -719,7 +721,11 @@ class Engine:
                 # the word as typed before its synonyms: "urgences" before "SAMU", "SMUR"
                 not (title_words and title_words[0].startswith(words[0].prefix)),
             ) if words else ()  # fmt: skip
-            tail = (-int(self.weight[p]), title, entry)
+            # in one place, a structure after the people, services and dispositifs that match
+            # as well, and a service before a dispositif of the same name: "la noue" opens on
+            # the teleconsultation room, not on the residence of the same name
+            kind = int(self.kind[p])
+            tail = (-int(self.weight[p]), kind == _ORGANIZATION, title, _KIND_RANK[kind], entry)
             if distances is None:
                 return (not at_place[i], not at_home[i], *strength, *tail)
             d = float(distances[i])

@@ -84,6 +84,15 @@ def _alternative_ids(text: str, where: str) -> set[int]:
                 "id", flat=True
             )
         )
+    if text.startswith("service:"):
+        from maillage.directory.models import HealthcareService
+
+        ids = HealthcareService.objects.filter(slug=text[8:]).values_list("id", flat=True)
+        return set(
+            SearchEntry.objects.filter(kind="service", object_id__in=list(ids)).values_list(
+                "id", flat=True
+            )
+        )
     if text.startswith("scheme:"):
         ids = Scheme.objects.filter(slug=text[7:]).values_list("id", flat=True)
         return set(

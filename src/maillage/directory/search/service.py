@@ -49,8 +49,10 @@ from maillage.directory.search.engine import (
     RANK_LIMIT,
     Criteria,
     Engine,
+    Selection,
     Word,
     haversine_km,
+    isin,
     prefix_span,
     prefix_upper_bound,
 )
@@ -175,6 +177,8 @@ class _Concept:
 
     professions: tuple[tuple[str, frozenset[str] | None], ...]
     names: tuple[tuple[str, ...], ...]
+    #: A HealthcareService category whose services come first, nearest first ("urgences").
+    nearest: str | None = None
 
 
 def _phrase_key(words: Iterable[str]) -> str:
@@ -188,6 +192,7 @@ def _synonyms() -> dict[str, _Concept]:
     import yaml
 
     merged: dict[str, tuple[set, set]] = {}
+    nearest: dict[str, str] = {}
     entries = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or []
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ValueError(f"{SYNONYMS_FILE.name} : une liste d'entrées (words, professions, names)")
@@ -208,8 +213,10 @@ def _synonyms() -> dict[str, _Concept]:
             professions, alternatives = merged.setdefault(key, (set(), set()))
             professions |= conditions
             alternatives |= names
+            if entry.get("nearest"):
+                nearest[key] = str(entry["nearest"])
     return {
-        key: _Concept(tuple(sorted(p, key=repr)), tuple(sorted(n)))
+        key: _Concept(tuple(sorted(p, key=repr)), tuple(sorted(n)), nearest.get(key))
         for key, (p, n) in merged.items()
     }
 
@@ -620,6 +627,10 @@ class SearchResult:
     place_alternatives: list[tuple[str, str]] = field(default_factory=list)
     #: The radius searched around ``center`` (km): ``radius_km`` or the one of "près de X".
     radius_km: float | None = None
+    #: The service category put first, nearest first ("urgences"), and how many such services
+    #: lead the results (their items have ``nearest = True`` and a ``distance_km``).
+    nearest: str | None = None
+    nearest_count: int = 0
 
 
 class QueryTooLarge(ValueError):
@@ -762,6 +773,10 @@ class _Parsed:
     place: list[str]
     #: The place of "près de X" / "autour de X", searched around.
     near: str | None = None
+    #: Positions in ``words`` of the place words ("joinville" in "urgences joinville").
+    place_words: tuple[int, ...] = ()
+    #: The service category of a "nearest" word of the query ("urgences"), if any.
+    nearest: str | None = None
 
 
 def _split(text: str) -> list[str]:
@@ -820,6 +835,8 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
                     claimed[i : i + size] = [True] * size
     words: list[Word] = []
     place: list[str] = []
+    at_place: list[int] = []
+    nearest: str | None = None
     starts = {start: (end, kind) for start, end, kind in spans}
     i = 0
     seen: set[str] = set()
@@ -831,17 +848,20 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
             phrase = " ".join(window)
             if kind == "synonym":
                 concept = synonyms[_phrase_key(window)]
+                nearest = nearest or concept.nearest
                 typed = tuple(w for w in window if w not in STOPWORDS and len(w) > 1)
                 words.append(
                     Word(phrase, [], list(concept.professions), names=(*concept.names, typed))
                 )
             elif phrase.isdigit():
                 place_words += 1
+                at_place.append(len(words))
                 codes = _digits_communes(phrase, voc)
                 place += codes
                 words.append(replace(_word(phrase, state), names=()))
             else:
                 place_words += 1
+                at_place.append(len(words))
                 codes = voc.commune_by_name[phrase]
                 place += codes
                 if end - i == 1:
@@ -857,9 +877,11 @@ def _parse(text: str, state: _State, find_near: bool = True) -> _Parsed:
         if len(w) > 1 and w not in STOPWORDS and w not in seen:
             seen.add(w)
             words.append(_word(w, state))
+            concept = synonyms.get(fold(w))
+            nearest = nearest or (concept.nearest if concept else None)
     if place_words == len(words):
         place = []  # a place alone ("langres"): a Dr Langresson is not put after its people
-    return _Parsed(words, _ordered(place, voc, state.home_communes), near)
+    return _Parsed(words, _ordered(place, voc, state.home_communes), near, tuple(at_place), nearest)
 
 
 #: The words of a street in an address ("12 rue de la Marne", "4 av. de la République").
@@ -1022,14 +1044,26 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
                 selection, words = again, retry
                 searched = [w.prefix for w in words]
                 corrected_text = " ".join(searched)
-    total = len(selection.positions)
+    pinned: list[int] = []
+    if parsed.nearest and query.kind in (None, "", "service"):
+        if center is None and parsed.place:  # "urgences joinville": from Joinville
+            name, _population, latitude, longitude = state.places.commune_info[parsed.place[0]]
+            if latitude is not None and longitude is not None:
+                center, near_label = (latitude, longitude), name
+        pinned, selection = _nearest_first(parsed, criteria, words, selection, center, state)
+    total = len(pinned) + len(selection.positions)
     offset = (query.page - 1) * query.page_size
-    ids = engine.page(
-        selection, words, center, offset, query.page_size, _titles, state.home_communes,
-        parsed.place,
-    )  # fmt: skip
+    ids = pinned[offset : offset + query.page_size]
+    if len(ids) < query.page_size:
+        ids = ids + engine.page(
+            selection, words, center, max(0, offset - len(pinned)),
+            query.page_size - len(ids), _titles, state.home_communes, parsed.place,
+        )  # fmt: skip
     found = SearchEntry.objects.select_related("commune").in_bulk(ids)
     items = [found[i] for i in ids if i in found]
+    first = set(pinned)
+    for item in items:
+        item.nearest = item.id in first
     distances = [None] * len(items)
     if center and items:
         latitudes = np.array([i.latitude for i in items], dtype=float)
@@ -1049,7 +1083,51 @@ def search(query: SearchQuery, *, now: datetime | None = None) -> SearchResult:
         words=searched,
         place_alternatives=alternatives,
         radius_km=radius_km if center else None,
+        nearest=parsed.nearest if pinned else None,
+        nearest_count=len(pinned),
     )
+
+
+def _nearest_first(
+    parsed: _Parsed,
+    criteria: Criteria,
+    words: list[Word],
+    selection: Selection,
+    center: tuple[float, float] | None,
+    state: _State,
+) -> tuple[list[int], Selection]:
+    """The services of ``parsed.nearest``'s category ("urgences") that meet the query but its
+    place (nor any radius), as entry ids nearest to ``center`` first (without a centre, the
+    platform's territory first), and ``selection`` without them.
+
+    Someone who types "urgences joinville" wants the emergency department nearest Joinville,
+    even with none in Joinville and none within the radius: those services lead the results,
+    with their distance, before what the query matches in the place itself."""
+    from maillage.directory.models import HealthcareService
+
+    engine = state.engine
+    services = np.fromiter(
+        HealthcareService.objects.filter(category=parsed.nearest).values_list("id", flat=True),
+        dtype=np.int64,
+    )
+    if not len(services):
+        return [], selection
+    kept = [w for i, w in enumerate(words) if i not in parsed.place_words]
+    wide = engine.select(
+        replace(criteria, words=kept, kind="service", commune=None, center=None, radius_km=None)
+    )
+    at = wide.positions[isin(engine.object_ids[wide.positions], services)]
+    if not len(at):
+        return [], selection
+    if center is not None:
+        distances = np.nan_to_num(haversine_km(*center, engine.lat[at], engine.lon[at]), nan=1e9)
+        ids = [int(engine.ids[p]) for p in at[np.lexsort((engine.ids[at], distances))]]
+    else:
+        ids = engine.page(Selection(at, None), [], None, 0, len(at), _titles,
+                          state.home_communes)  # fmt: skip
+    keep = ~isin(selection.positions, at)
+    distances = selection.distances[keep] if selection.distances is not None else None
+    return ids, Selection(selection.positions[keep], distances)
 
 
 def _titles(ids: list[int]) -> dict[int, str]:

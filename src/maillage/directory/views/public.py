@@ -321,6 +321,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
                     "languages": [LANGUAGE_NAMES.get(c, c) for c in _codes(e.languages)],
                     "status": statuses.get(e.location_id),
                     "distance": getattr(e, "distance_km", None),
+                    "nearest": getattr(e, "nearest", False),
                 }
             )
     active = {k: v for k, v in params.items() if v}
