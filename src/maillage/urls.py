@@ -11,7 +11,7 @@ urlpatterns = [
     path("", include("maillage.accounts.urls")),
     path("annuaire/", include(directory_urls.public_urls)),
     path("pro/", include(directory_urls.pro_urls)),
-    path("api/", include("maillage.directory.api.urls")),
+    path("api/", include("maillage.api_urls")),
     path("agendas/", include("maillage.care.scheduling.urls")),
     path("fhir/", include("maillage.care.scheduling.fhir.urls")),
     path("fhir/", include("maillage.directory.fhir.urls")),

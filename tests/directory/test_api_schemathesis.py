@@ -45,7 +45,7 @@ def wsgi_app(demo_db):
 
 def _served_schema() -> dict:
     """``/api/schema`` as the site serves it (its view calls exactly this; no database)."""
-    from maillage.directory.api.endpoints import api
+    from maillage.api_urls import api  # the directory's endpoints and the care routers
 
     return api.get_openapi_schema(path_prefix="/api/")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.urls import path
 
-from maillage.care.scheduling import api  # noqa: F401 - registers the finder's API router
 from maillage.care.scheduling.views import activity, finder, staff
 
 staff_urls = (
