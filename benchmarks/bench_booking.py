@@ -339,49 +339,51 @@ def main() -> None:
     try:
         for start in range(args.starts):
             servers = [Server(env) for _ in range(args.processes)]
-            ready = max(server.start() for server in servers)
-            print(
-                f"start {start + 1}: {args.processes} process(es) served in {ready:.1f} s, "
-                f"memory {[server.memory() for server in servers]} MiB"
-            )
-            for run in range(args.runs):
-                load = os.getloadavg()[0]
-                slot_ids = _make_slots(ours_schedule, args.slots_per_run)
-                connection.close()
-                ours = run_ours(
-                    [server.port for server in servers],
-                    token,
-                    slot_ids,
-                    args.clients,
-                    args.duration,
-                )
-                doubles, losses = check_database(ours["acknowledged"], slot_ids)
-                connection.close()
-                rss = sum(server.memory()[0] for server in servers)
-                hwm = sum(server.memory()[1] for server in servers)
-                ours.update(doubles=doubles, losses=losses, load=load, rss=rss, hwm=hwm)
-                (cold if run == 0 else warm).append(ours)
+            try:
+                ready = max(server.start() for server in servers)
                 print(
-                    f"  ours {'cold' if run == 0 else 'warm'}: {ours['per_s']:.0f}/s "
-                    f"p50 {ours['p50']:.0f} ms p99 {ours['p99']:.0f} ms ok {ours['ok']} "
-                    f"errors {ours['errors']} doubles {doubles} losses {losses} "
-                    f"load {load:.2f} rss {rss} MiB (peak {hwm}); client CPU "
-                    f"{ours['client_cpu_ms']:.1f} ms/request"
+                    f"start {start + 1}: {args.processes} process(es) served in {ready:.1f} s, "
+                    f"memory {[server.memory() for server in servers]} MiB"
                 )
-                load = os.getloadavg()[0]
-                peer = run_peer(url, person.pk, args.clients, args.duration, workdir)
-                peer["load"] = load
-                peers.append(peer)
-                print(
-                    f"  pgbench: {peer['per_s']:.0f}/s p50 {peer['p50']:.1f} ms "
-                    f"p99 {peer['p99']:.1f} ms failed {peer['failed']} load {load:.2f}"
-                )
-                Booking.objects.filter(slot__schedule=peer_schedule).delete()
-                with connection.cursor() as cur:
-                    cur.execute(f"ALTER SEQUENCE bench_peer_slot RESTART {peer_slots[0]}")
-                connection.close()
-            for server in servers:
-                server.stop()
+                for run in range(args.runs):
+                    load = os.getloadavg()[0]
+                    slot_ids = _make_slots(ours_schedule, args.slots_per_run)
+                    connection.close()
+                    ours = run_ours(
+                        [server.port for server in servers],
+                        token,
+                        slot_ids,
+                        args.clients,
+                        args.duration,
+                    )
+                    doubles, losses = check_database(ours["acknowledged"], slot_ids)
+                    connection.close()
+                    rss = sum(server.memory()[0] for server in servers)
+                    hwm = sum(server.memory()[1] for server in servers)
+                    ours.update(doubles=doubles, losses=losses, load=load, rss=rss, hwm=hwm)
+                    (cold if run == 0 else warm).append(ours)
+                    print(
+                        f"  ours {'cold' if run == 0 else 'warm'}: {ours['per_s']:.0f}/s "
+                        f"p50 {ours['p50']:.0f} ms p99 {ours['p99']:.0f} ms ok {ours['ok']} "
+                        f"errors {ours['errors']} doubles {doubles} losses {losses} "
+                        f"load {load:.2f} rss {rss} MiB (peak {hwm}); client CPU "
+                        f"{ours['client_cpu_ms']:.1f} ms/request"
+                    )
+                    load = os.getloadavg()[0]
+                    peer = run_peer(url, person.pk, args.clients, args.duration, workdir)
+                    peer["load"] = load
+                    peers.append(peer)
+                    print(
+                        f"  pgbench: {peer['per_s']:.0f}/s p50 {peer['p50']:.1f} ms "
+                        f"p99 {peer['p99']:.1f} ms failed {peer['failed']} load {load:.2f}"
+                    )
+                    Booking.objects.filter(slot__schedule=peer_schedule).delete()
+                    with connection.cursor() as cur:
+                        cur.execute(f"ALTER SEQUENCE bench_peer_slot RESTART {peer_slots[0]}")
+                    connection.close()
+            finally:
+                for server in servers:
+                    server.stop()
 
         def med(rows: list[dict], key: str) -> float:
             return statistics.median(r[key] for r in rows) if rows else float("nan")
