@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection
 from django.test import Client
 from django.utils import timezone
 
+from maillage.directory.imports.common import _delete_ids
 from maillage.directory.models import Practitioner, PractitionerRole
 from maillage.imports import ImportReport, isolation, run_import
 
@@ -169,7 +170,8 @@ def test_shadow_import_that_fails_at_the_last_row_changes_nothing(live):
 
     def write(_data):
         Practitioner.objects.update(family_name="ÉCRASÉ")
-        PractitionerRole.objects.all()._raw_delete(connection.alias)
+        # the import's own way of removing roles (care sites and bookings point at some)
+        _delete_ids(PractitionerRole, list(PractitionerRole.objects.values_list("pk", flat=True)))
         Practitioner.objects.create(family_name="PREMIER", source="rpps", rpps="10000000001")
         Practitioner.objects.create(family_name="DOUBLON", source="rpps", rpps="10000000001")
         return ImportReport("test")
@@ -279,7 +281,8 @@ def test_shadow_apply_that_fails_inside_its_transaction_changes_nothing(live):
 
     def write(_data):
         Practitioner.objects.update(family_name="ÉCRASÉ")
-        PractitionerRole.objects.all()._raw_delete(connection.alias)
+        # the import's own way of removing roles (care sites and bookings point at some)
+        _delete_ids(PractitionerRole, list(PractitionerRole.objects.values_list("pk", flat=True)))
         Practitioner.objects.create(family_name="NOUVEAU", source="rpps", rpps="10000000002")
 
     def after_apply():

@@ -50,13 +50,32 @@ def _ids_in(model, field: str, keys: list[int], **filters) -> list[int]:
 
 
 def _delete_ids(model, ids: list[int]) -> None:
-    """Delete rows by id without loading them (nothing references roles but their history)."""
-    from django.db import connection
+    """Delete rows by id without loading them, after doing what each reference to them asks
+    (``on_delete``): other apps point at directory rows (a care site at its practitioner's
+    role, a booking at the médecin traitant's), and a raw delete would break their foreign
+    keys and fail the whole import. History rows keep no constraint and are left as they are.
+    """
+    from django.db import connection, models
 
     table = connection.ops.quote_name(model._meta.db_table)
+    references = [r for r in model._meta.related_objects if r.on_delete is not models.DO_NOTHING]
     with connection.cursor() as cursor:
         for start in range(0, len(ids), _ID_BATCH):
             batch = ids[start : start + _ID_BATCH]
+            for relation in references:
+                rows = relation.related_model._base_manager.filter(
+                    **{f"{relation.field.name}__in": batch}
+                )
+                if relation.on_delete is models.SET_NULL:
+                    rows.update(**{relation.field.name: None})
+                elif relation.on_delete is models.CASCADE:
+                    rows.delete()
+                elif rows.exists():  # PROTECT, RESTRICT…: refuse with the reason
+                    raise models.ProtectedError(
+                        f"{relation.related_model._meta.verbose_name} référence encore "
+                        f"des lignes à supprimer de {model._meta.verbose_name}",
+                        set(rows[:10]),
+                    )
             marks = ", ".join(["%s"] * len(batch))
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks})", batch)
 
