@@ -27,7 +27,10 @@ On a throw-away database (a new SQLite file in a temporary data folder, migrated
 * cold: a new process started on the same database answers its first query (ours, then the
   peer in another new process), ``--cold`` times each.
 
-    python benchmarks/bench_finder.py --slots 1000000 --sites 10000 --queries 300 --runs 3
+    python benchmarks/bench_finder.py --slots 1000000 --sites 10000 --queries 200 --runs 3
+
+``--old REF`` times the finder as it was at git ``REF`` (the first 5,000 slots of the window
+nationwide, then the distance in Python) instead of the SQL peer, with its recall.
 """
 
 from __future__ import annotations
@@ -319,11 +322,33 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def _old_finder(ref: str):
+    """The finder as it was at git ``ref`` (``--old``: the version before the fix)."""
+    import importlib.util
+
+    source = subprocess.run(
+        ["git", "show", f"{ref}:src/maillage/care/scheduling/services/finder.py"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent,
+    ).stdout  # fmt: skip
+    name = "maillage.care.scheduling.services._finder_old"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    exec(compile(source, f"finder.py@{ref}", "exec"), module.__dict__)  # noqa: S102
+    return module
+
+
+OLD = {}
+
+
 def _one(kind: str, code: str, window: str, tele, now: dt.datetime) -> list:
     from maillage.care.scheduling.services import finder
     from maillage.territory.models import Commune
 
     commune = Commune.objects.get(code=code)
+    if kind == "old":
+        result = OLD["module"].find(commune, window, teleconsultation=tele, now=now)
+        return [o.slot.pk for o in result.options]
     if kind == "ours":
         result = finder.find(commune, window, teleconsultation=tele, now=now)
         return [o.slot.pk for o in result.options]
@@ -351,9 +376,12 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=3)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--seed", type=int, default=20261203)
+    parser.add_argument("--old", default="", help="git ref: also time the finder as it was there")
     for name in ("kind", "home", "url", "now", "code", "window", "tele"):
         parser.add_argument(f"--cold-{name}", default="")
     args = parser.parse_args()
+    if args.old or args.cold_kind == "old":
+        OLD["module"] = _old_finder(args.old)
     if args.cold_kind:
         return cold_main(args)
 
@@ -383,14 +411,16 @@ def _bench(args: argparse.Namespace, home: Path, url: str | None) -> None:
     queries = _queries(args.queries, args.seed)
 
     # cold: new processes on the same database, alternating
-    cold: dict[str, list[float]] = {"ours": [], "peer": []}
+    kinds = ("ours", "old") if args.old else ("ours", "peer")
+    cold: dict[str, list[float]] = {k: [] for k in kinds}
     for i in range(args.cold):
-        for kind in ("ours", "peer") if i % 2 == 0 else ("peer", "ours"):
+        for kind in kinds if i % 2 == 0 else kinds[::-1]:
             code, window, tele = queries[i]
             out = subprocess.run(
-                [sys.executable, __file__, "--cold-kind", kind, "--cold-home", str(home),
-                 "--cold-url", url or "", "--cold-now", now.isoformat(), "--cold-code", code,
-                 "--cold-window", window, "--cold-tele", json.dumps(tele)],
+                [sys.executable, __file__, "--cold-kind", kind, "--old", args.old,
+                 "--cold-home", str(home), "--cold-url", url or "", "--cold-now",
+                 now.isoformat(), "--cold-code", code, "--cold-window", window,
+                 "--cold-tele", json.dumps(tele)],
                 capture_output=True, text=True, check=True, env=os.environ,
             )  # fmt: skip
             cold[kind].append(json.loads(out.stdout.strip().splitlines()[-1])["first_ms"])
@@ -400,9 +430,9 @@ def _bench(args: argparse.Namespace, home: Path, url: str | None) -> None:
     truth = Truth()
     print(f"truth loaded in {time.perf_counter() - t0:.1f} s", flush=True)
     answers = {}
-    runs: dict[str, list[tuple[float, float, float]]] = {"ours": [], "peer": []}
+    runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kinds}
     for run in range(args.runs):
-        for kind in ("ours", "peer") if run % 2 == 0 else ("peer", "ours"):
+        for kind in kinds if run % 2 == 0 else kinds[::-1]:
             times = []
             for q in queries:
                 t = time.perf_counter()
@@ -416,8 +446,8 @@ def _bench(args: argparse.Namespace, home: Path, url: str | None) -> None:
 
     from maillage.territory.models import Commune
 
-    recall = {"ours": [], "peer": []}
-    exact = {"ours": 0, "peer": 0}
+    recall: dict[str, list[float]] = {k: [] for k in kinds}
+    exact = dict.fromkeys(kinds, 0)
     for q in queries:
         expected = truth.top(Commune.objects.get(code=q[0]), q[1], q[2], now)
         for kind in recall:
@@ -432,7 +462,7 @@ def _bench(args: argparse.Namespace, home: Path, url: str | None) -> None:
               f"top-30 identical to the truth {exact[kind]}/{len(queries)}")  # fmt: skip
 
     memory = {}
-    for kind in ("ours", "peer"):
+    for kind in kinds:
         peaks = []
         for q in queries[:30]:
             tracemalloc.start()
@@ -444,7 +474,7 @@ def _bench(args: argparse.Namespace, home: Path, url: str | None) -> None:
               f"max {memory[kind][1]:.0f} KiB")  # fmt: skip
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"RSS max of this process {rss:.0f} MiB (truth in memory included)")
-    for kind in ("ours", "peer"):
+    for kind in kinds:
         p50 = statistics.median(r[0] for r in runs[kind])
         p95 = statistics.median(r[1] for r in runs[kind])
         print(f"SUMMARY {kind}: median over {args.runs} runs p50 {p50:.1f} ms, p95 {p95:.1f} ms; "

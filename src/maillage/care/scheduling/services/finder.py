@@ -140,23 +140,25 @@ def find(
                 schedule__specialty_code__startswith=prefix,
             )
         )
-    sites = _sites_near(commune, RADII_KM[-1])
     result = Result(commune, window, until, None)
-    # the SAS rule: the smallest radius with MIN_OPTIONS free slots (or the largest radius)
-    seen, found = 0, 0
+    # the SAS rule: the smallest radius with MIN_OPTIONS free slots (or the largest radius),
+    # the sites read ring by ring (nearest first: minutes grow with the distance)
+    sites: list[tuple[int, float, int]] = []
+    found, inner = 0, -1.0
     for radius in RADII_KM:
         result.tried_km.append(radius)
-        ring = [s for s in sites[seen:] if s[1] <= radius]
+        ring = _sites_near(commune, radius, inner)
         if found < MIN_OPTIONS and ring:
             found += _count(slots, [s[0] for s in ring], MIN_OPTIONS - found)
-        seen += len(ring)
+        sites.extend(ring)
+        inner = radius
         if found >= MIN_OPTIONS or radius == RADII_KM[-1]:
             result.radius_km = radius
             break
     # nearest first (by whole minutes), then soonest: the sites taken one travel time at a
     # time, each time only the slots still needed read (through the (schedule, start) index)
     picked: list[tuple[int, int, dt.datetime, int, float]] = []
-    within = sites[:seen]
+    within = sites
     i = 0
     while i < len(within) and len(picked) < MAX_OPTIONS:
         minutes = within[i][2]
@@ -192,10 +194,13 @@ def _count(slots: Any, site_ids: list[int], limit: int) -> int:
 _CHUNK = 5000
 
 
-def _sites_near(commune: Commune, radius_km: float) -> list[tuple[int, float, int]]:
-    """Active sites within ``radius_km`` of the commune's centroid, as (pk, km, minutes),
-    nearest first: the site's Location coordinates, else its commune's centroid, selected in
-    SQL by a latitude/longitude box around the commune, the exact distance then computed."""
+def _sites_near(
+    commune: Commune, radius_km: float, inner_km: float = -1.0
+) -> list[tuple[int, float, int]]:
+    """Active sites farther than ``inner_km`` and within ``radius_km`` of the commune's
+    centroid, as (pk, km, minutes), nearest first: the site's Location coordinates, else its
+    commune's centroid, selected in SQL by a latitude/longitude box around the commune, the
+    exact distance then computed."""
     lat0, lon0 = commune.latitude, commune.longitude
     dlat = radius_km / 111.0 + 1e-6
     dlon = radius_km / (111.0 * max(math.cos(math.radians(min(89.0, abs(lat0) + dlat))), 0.01))
@@ -223,7 +228,7 @@ def _sites_near(commune: Commune, radius_km: float) -> list[tuple[int, float, in
     sites = []
     for pk, lat, lon in rows:
         km = _km(lat0, lon0, lat, lon)
-        if km <= radius_km:
+        if inner_km < km <= radius_km:
             minutes = round(_MODEL.intra_commune_minutes + float(_MODEL.minutes_for_km(km)))
             sites.append((pk, km, minutes))
     sites.sort(key=lambda s: (s[2], s[1], s[0]))
