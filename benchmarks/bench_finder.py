@@ -347,6 +347,8 @@ def _one(kind: str, code: str, window: str, tele, now: dt.datetime) -> list:
 
     commune = Commune.objects.get(code=code)
     if kind == "old":
+        if "module" not in OLD:
+            OLD["module"] = _old_finder(OLD["ref"])
         result = OLD["module"].find(commune, window, teleconsultation=tele, now=now)
         return [o.slot.pk for o in result.options]
     if kind == "ours":
@@ -380,8 +382,7 @@ def main() -> None:
     for name in ("kind", "home", "url", "now", "code", "window", "tele"):
         parser.add_argument(f"--cold-{name}", default="")
     args = parser.parse_args()
-    if args.old or args.cold_kind == "old":
-        OLD["module"] = _old_finder(args.old)
+    OLD["ref"] = args.old
     if args.cold_kind:
         return cold_main(args)
 
