@@ -131,3 +131,32 @@ def finder_zone():
     from maillage.care.scheduling.services.generation import local_zone
 
     return local_zone()
+
+
+def test_the_nearest_slots_are_found_behind_thousands_of_sooner_ones_elsewhere(demo_db):
+    """At national scale the window holds far more slots than the finder could read: the
+    nearest must be selected by place, not among the first slots of the window (issue 9)."""
+    far = practice("chaumont", CHAUMONT, 0)
+    soon = timezone.now().replace(microsecond=0) + dt.timedelta(hours=1)
+    schedules = Schedule.objects.bulk_create(
+        Schedule(site=far, name=f"SNP {i}", mode="AMB") for i in range(60)
+    )
+    Slot.objects.bulk_create(
+        Slot(
+            schedule=s,
+            start=soon + dt.timedelta(minutes=10 * i),
+            end=soon + dt.timedelta(minutes=10 * (i + 1)),
+        )
+        for s in schedules
+        for i in range(100)
+    )  # fmt: skip: 6,000 slots sooner than any near Saint-Dizier
+    near = practice("saint-dizier", SAINT_DIZIER, 0)
+    schedule = Schedule.objects.create(site=near, name="SNP", mode="AMB")
+    later = soon + dt.timedelta(hours=19)
+    for i in range(5):
+        Slot.objects.create(schedule=schedule, start=later + dt.timedelta(minutes=20 * i),
+                            end=later + dt.timedelta(minutes=20 * (i + 1)))  # fmt: skip
+    result = finder.find("52100", "24h", teleconsultation=False)
+    assert result.radius_km == 10 and result.tried_km == [10]
+    assert [o.site.slug for o in result.options] == ["saint-dizier"] * 5
+    assert [o.slot.start for o in result.options] == sorted(o.slot.start for o in result.options)

@@ -12,14 +12,15 @@ intra-commune time), as the directory's distance sorting uses great-circle dista
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F
+from django.db.models import Case, F, FloatField, Q, When
 from django.utils import timezone
 
 from maillage.analytics.travel import TravelModel
-from maillage.care.scheduling.models import ConsultationMode, Slot, SlotType
+from maillage.care.scheduling.models import ConsultationMode, Site, Slot, SlotType
 from maillage.care.scheduling.services.outcomes import _km
 from maillage.territory.models import Commune
 
@@ -113,20 +114,16 @@ def find(
         )
     until = window_end(window, now)
     commune = where if isinstance(where, Commune) else place(where)
-    slots = (
-        Slot.objects.filter(
-            start__gt=now,
-            start__lt=until,
-            blocked=False,
-            booked__lt=F("capacity"),
-            slot_type=SlotType.PUBLIC,
-            schedule__active=True,
-            schedule__site__active=True,
-        )
-        .select_related(
-            "schedule__site__commune", "schedule__site__location", "schedule__practitioner_role"
-        )
-        .order_by("start")
+    slots = Slot.objects.filter(
+        start__gt=now,
+        start__lt=until,
+        blocked=False,
+        booked__lt=F("capacity"),
+        slot_type=SlotType.PUBLIC,
+        schedule__active=True,
+        schedule__site__active=True,
+    ).select_related(
+        "schedule__site__commune", "schedule__site__location", "schedule__practitioner_role"
     )
     if teleconsultation is not None:
         slots = (
@@ -136,8 +133,6 @@ def find(
         )
     if profession:
         code, prefix = PROFESSIONS[profession]
-        from django.db.models import Q
-
         slots = slots.filter(
             Q(schedule__practitioner_role__profession_code=code)
             | Q(
@@ -145,26 +140,96 @@ def find(
                 schedule__specialty_code__startswith=prefix,
             )
         )
-    options: list[Option] = []
-    for slot in slots[:5000]:
-        site = slot.schedule.site
-        loc = site.location
-        if loc is not None and loc.latitude is not None:
-            lat, lon = loc.latitude, loc.longitude
-        elif site.commune is not None and site.commune.latitude is not None:
-            lat, lon = site.commune.latitude, site.commune.longitude
-        else:
-            continue
-        km = _km(commune.latitude, commune.longitude, lat, lon)
-        minutes = round(_MODEL.intra_commune_minutes + float(_MODEL.minutes_for_km(km)))
-        options.append(Option(slot, km, minutes))
     result = Result(commune, window, until, None)
+    # the SAS rule: the smallest radius with MIN_OPTIONS free slots (or the largest radius),
+    # the sites read ring by ring (nearest first: minutes grow with the distance)
+    sites: list[tuple[int, float, int]] = []
+    found, inner = 0, -1.0
     for radius in RADII_KM:
         result.tried_km.append(radius)
-        within = [o for o in options if o.km <= radius]
-        if len(within) >= MIN_OPTIONS or radius == RADII_KM[-1]:
+        ring = _sites_near(commune, radius, inner)
+        if found < MIN_OPTIONS and ring:
+            found += _count(slots, [s[0] for s in ring], MIN_OPTIONS - found)
+        sites.extend(ring)
+        inner = radius
+        if found >= MIN_OPTIONS or radius == RADII_KM[-1]:
             result.radius_km = radius
-            within.sort(key=lambda o: (o.minutes, o.slot.start, o.slot.pk))
-            result.options = within[:MAX_OPTIONS]
             break
+    # nearest first (by whole minutes), then soonest: the sites taken one travel time at a
+    # time, each time only the slots still needed read (through the (schedule, start) index)
+    picked: list[tuple[int, int, dt.datetime, int, float]] = []
+    within = sites
+    i = 0
+    while i < len(within) and len(picked) < MAX_OPTIONS:
+        minutes = within[i][2]
+        group = {}
+        while i < len(within) and within[i][2] == minutes:
+            group[within[i][0]] = within[i][1]
+            i += 1
+        rows = (
+            slots.filter(schedule__site_id__in=list(group))
+            .order_by("start", "pk")
+            .values_list("pk", "schedule__site_id", "start")[: MAX_OPTIONS - len(picked)]
+        )
+        picked.extend((minutes, pk, start, site_id, group[site_id]) for pk, site_id, start in rows)
+    by_pk = slots.in_bulk([p[1] for p in picked])
+    result.options = [Option(by_pk[pk], km, minutes) for minutes, pk, _, _, km in picked]
     return result
+
+
+def _count(slots: Any, site_ids: list[int], limit: int) -> int:
+    """How many free slots the sites have, counted up to ``limit`` (enough for the rule)."""
+    found = 0
+    for chunk in range(0, len(site_ids), _CHUNK):
+        ids = site_ids[chunk : chunk + _CHUNK]
+        found += len(
+            slots.filter(schedule__site_id__in=ids).order_by().values_list("pk")[: limit - found]
+        )
+        if found >= limit:
+            break
+    return found
+
+
+#: Sites per ``IN (...)`` list (SQLite accepts 32,766 parameters, PostgreSQL 65,535).
+_CHUNK = 5000
+
+
+def _sites_near(
+    commune: Commune, radius_km: float, inner_km: float = -1.0
+) -> list[tuple[int, float, int]]:
+    """Active sites farther than ``inner_km`` and within ``radius_km`` of the commune's
+    centroid, as (pk, km, minutes), nearest first: the site's Location coordinates, else its
+    commune's centroid, selected in SQL by a latitude/longitude box around the commune, the
+    exact distance then computed."""
+    lat0, lon0 = commune.latitude, commune.longitude
+    dlat = radius_km / 111.0 + 1e-6
+    dlon = radius_km / (111.0 * max(math.cos(math.radians(min(89.0, abs(lat0) + dlat))), 0.01))
+    has_location = Q(location__latitude__isnull=False, location__longitude__isnull=False)
+    rows = (
+        Site.objects.filter(active=True)
+        .annotate(
+            lat=Case(
+                When(has_location, then=F("location__latitude")),
+                default=F("commune__latitude"),
+                output_field=FloatField(),
+            ),
+            lon=Case(
+                When(has_location, then=F("location__longitude")),
+                default=F("commune__longitude"),
+                output_field=FloatField(),
+            ),
+        )  # fmt: skip
+        .filter(
+            lat__gte=lat0 - dlat, lat__lte=lat0 + dlat, lon__gte=lon0 - dlon, lon__lte=lon0 + dlon
+        )
+        .values_list("pk", "lat", "lon")
+        .order_by()
+    )
+    sites = []
+    for pk, lat, lon in rows:
+        km = _km(lat0, lon0, lat, lon)
+        if inner_km < km <= radius_km:
+            minutes = round(_MODEL.intra_commune_minutes + float(_MODEL.minutes_for_km(km)))
+            sites.append((pk, km, minutes))
+    sites.sort(key=lambda s: (s[2], s[1], s[0]))
+    return sites
