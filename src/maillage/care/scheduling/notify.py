@@ -66,7 +66,7 @@ def manage_link(token: str) -> str:
 
 def _where(slot: Slot) -> str:
     site = slot.schedule.site
-    address = ", ".join(p for p in (site.address, site.postal_code) if p)
+    address = site.where
     return f"{site.name}{f', {address}' if address else ''}"
 
 
