@@ -280,6 +280,8 @@ def test_writing_needs_a_valid_token(client, room):
     ("body", "status", "fragment"),
     [
         ("{not json", 400, "JSON"),
+        ("[" * 5000 + "]" * 5000, 400, "imbriqué"),
+        ("x" * 3_000_000, 413, "trop grand"),  # over Django's own upload limit
         ({"resourceType": "Patient"}, 400, "Appointment"),
         ({"resourceType": "Appointment", "status": "booked"}, 400, "participant"),
         ("slot:none", 400, "Slot/<id>"),

@@ -94,12 +94,21 @@ def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 # --- reading a request -------------------------------------------------------------------------
 def _json_body(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > MAX_BODY:
-        raise Invalid(f"corps de requête trop grand (au plus {MAX_BODY} octets)", 413, "too-long")
+    from django.core.exceptions import RequestDataTooBig
+
+    too_big = Invalid(f"corps de requête trop grand (au plus {MAX_BODY} octets)", 413, "too-long")
     try:
-        data = json.loads(request.body or b"null")
+        body = request.body  # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE here
+    except RequestDataTooBig:
+        raise too_big from None
+    if len(body) > MAX_BODY:
+        raise too_big
+    try:
+        data = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise Invalid("le corps de la requête n'est pas du JSON valide", 400, "structure") from None
+    except RecursionError:
+        raise Invalid("JSON trop profondément imbriqué", 400, "structure") from None
     return data
 
 
