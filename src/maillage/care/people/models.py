@@ -24,26 +24,17 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from maillage.analytics import care_activity
 from maillage.care.people.crypto import EncryptedTextField
-
-#: Age bands of the statistics kept after anonymisation (INSEE's 15-year bands, children apart).
-AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
-    (0, 5, "0-5"),
-    (6, 14, "6-14"),
-    (15, 29, "15-29"),
-    (30, 44, "30-44"),
-    (45, 59, "45-59"),
-    (60, 74, "60-74"),
-    (75, None, "75+"),
-)
 
 
 def age_band(age: int) -> str:
-    """The statistics band of an age in whole years ("30-44", "75+")."""
-    for low, high, label in AGE_BANDS:
-        if age >= low and (high is None or age <= high):
-            return label
-    raise ValueError(f"âge invalide : {age}")
+    """The statistics band of an age in whole years ("30-44", "75+"): the bands of the activity
+    tables (:data:`maillage.analytics.care_activity.AGE_BANDS`), kept after anonymisation."""
+    label = care_activity.age_band(age)
+    if label is None:
+        raise ValueError(f"âge invalide : {age}")
+    return label
 
 
 #: ARCEP's roots reserved for works of fiction (plan national de numérotation, article 2.5.12:

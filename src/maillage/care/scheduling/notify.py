@@ -17,7 +17,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -36,6 +35,7 @@ from maillage.care.scheduling.models_booking import (
 from maillage.care.scheduling.services.booking import local_date
 from maillage.care.scheduling.services.generation import local_zone
 from maillage.care.scheduling.sms import send_sms
+from maillage.directory.notify import site_url
 
 log = logging.getLogger(__name__)
 PURPOSE = "notification"
@@ -54,10 +54,6 @@ def when(moment: dt.datetime) -> str:
         f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} {local.year} à "
         f"{local.hour} h {local.minute:02d}"
     )
-
-
-def site_url() -> str:
-    return getattr(settings, "MAILLAGE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 
 def manage_link(token: str) -> str:
