@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("maillage.accounts.urls")),
     path("annuaire/", include(directory_urls.public_urls)),
+    path("pro/mes-patients/", include(care_staff_urls.gp_urls)),  # the GP's, in the pro space
     path("pro/", include(directory_urls.pro_urls)),
     path("api/", include("maillage.api_urls")),
     path("agendas/", include("maillage.care.scheduling.urls")),

@@ -19,7 +19,7 @@ import secrets
 import time
 
 import pandas as pd
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from maillage.care.people.models import Person, Sex, age_band
@@ -270,5 +270,189 @@ def load_demo_practices(today: dt.date | None = None) -> ImportReport:
             )  # fmt: skip
             generate(schedule, today=today)
             report.counts["cabinets"] += 1
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+#: The schedule of each room that holds the past bookings addressed to the demo GP (inactive:
+#: generation never plans it, and the past is never touched).
+ADDRESSED_SCHEDULE = "Rendez-vous adressés au médecin de démonstration"
+#: Synthetic patients of the demo GP (invented names, ARCEP fiction numbers 03 53 01 …):
+#: (birth name, first names, birth date, sex, commune, phone).
+GP_PATIENTS = (
+    ("Vaucouleurs", "Odette Marie", dt.date(1944, 2, 11), "F", "52121", "+33353019101"),
+    ("Tranchevent", "Lucien Paul", dt.date(1958, 9, 30), "M", "52448", "+33353019102"),
+    ("Pimparel", "Anaïs Claire", dt.date(1987, 6, 3), "F", "52121", "+33353019103"),
+    ("Moustardier", "Gaston Henri", dt.date(1939, 12, 24), "M", "52250", "+33353019104"),
+    ("Folleville", "Roger", dt.date(1966, 1, 8), "M", "52060", "+33353019105"),
+    ("Cassegrain", "Élise Jeanne", dt.date(1975, 4, 17), "F", "52121", "+33353019106"),
+    ("Bellecombe", "Marius", dt.date(1951, 7, 2), "M", "52448", "+33353019107"),
+)
+#: The past visits: (patient, days ago, local hour, room, status, act, outcome, note, report:
+#: "" none, "sent", "acknowledged"). Patient 4 has no médecin traitant: the nurse sent him to
+#: the demo GP as médecin relais.
+GP_PAST = (
+    (
+        0,
+        20,
+        10,
+        "clos-mortier",
+        "honoured",
+        "TCG",
+        "back_to_gp",
+        "Bronchite aiguë, pas de signe de gravité ; ordonnance envoyée.",
+        "acknowledged",
+    ),
+    (
+        1,
+        9,
+        14,
+        "la-noue",
+        "honoured",
+        "TCG",
+        "back_to_gp",
+        "Lombalgie commune ; à revoir si pas d'amélioration sous 10 jours.",
+        "sent",
+    ),
+    (2, 6, 9, "clos-mortier", "no_show", "", "", "", ""),
+    (
+        3,
+        3,
+        11,
+        "clos-mortier",
+        "honoured",
+        "TCG",
+        "specialist",
+        "Souffle cardiaque à explorer : avis cardiologique demandé.",
+        "sent",
+    ),
+    (
+        4,
+        2,
+        15,
+        "la-noue",
+        "honoured",
+        "TCG",
+        "relay",
+        "Pas de médecin traitant ; suivi de l'hypertension à reprendre.",
+        "",
+    ),
+)
+GP_REASONS = ("Toux et fièvre depuis trois jours", "Douleur lombaire", "Renouvellement",
+              "Essoufflement à l'effort", "Tension à contrôler", "Éruption cutanée",
+              "Douleur à l'oreille")  # fmt: skip
+
+
+def _demo_gp_role():
+    from maillage.demo.accounts import DEMO_GP_COMMUNE, demo_gp
+    from maillage.directory.models import PractitionerRole
+
+    doctor = demo_gp()
+    if doctor is None:
+        return None
+    roles = PractitionerRole.objects.filter(practitioner=doctor, profession_code="10")
+    return (
+        roles.filter(location__commune_id=DEMO_GP_COMMUNE).order_by("pk").first()
+        or roles.order_by("pk").first()
+    )
+
+
+def load_demo_gp_bookings(now: dt.datetime | None = None) -> ImportReport:
+    """A few synthetic bookings addressed to the demo GP (the professional demo account's
+    practitioner), so that their page "Mes patients" is not empty: past visits at both rooms
+    with their outcome and report (one sent to them as médecin relais), and two upcoming
+    bookings on the rooms' free slots. Everything is flagged synthetic. Idempotent: nothing
+    is written while a booking addressed to the demo GP is less than 30 days old."""
+    from maillage.care.people.models import IdentityStatus
+    from maillage.care.scheduling.models import BookingStatus, Visit
+    from maillage.care.scheduling.services.booking import BookingError, book, new_reference
+    from maillage.care.scheduling.services.generation import local_zone
+
+    started = time.perf_counter()
+    now = now or timezone.now()
+    report = ImportReport("rendez-vous adressés au médecin de démonstration",
+                          counts={"rendez-vous": 0}, skipped={"salles absentes": 0})  # fmt: skip
+    role = _demo_gp_role()
+    sites = {key: Site.objects.filter(slug=slug).first() for key, slug in SITE_SLUGS.items()}
+    if role is None or not all(sites.values()):
+        report.skipped["salles absentes"] += 1
+        return report
+    recent = Booking.objects.filter(
+        synthetic=True, anonymised_at__isnull=True, slot__start__gte=now - dt.timedelta(days=30)
+    ).filter(models.Q(gp=role) | models.Q(visit__relay=role))
+    if recent.exists():
+        return report
+    zone = local_zone()
+    address = role.practitioner.mssante
+    with transaction.atomic():
+        people = [
+            Person.objects.create(
+                birth_name=name, first_names=first, birth_date=born, sex=sex,
+                commune_id=commune if Commune.objects.filter(code=commune).exists() else None,
+                phone=phone, identity_status=IdentityStatus.PROVISIONAL, synthetic=True,
+                has_attending_doctor=i != 4, attending_doctor=None if i == 4 else role.practitioner,
+            )
+            for i, (name, first, born, sex, commune, phone) in enumerate(GP_PATIENTS)
+        ]  # fmt: skip
+        for i, days, hour, room, status, act, outcome, note, report_step in GP_PAST:
+            schedule, _ = Schedule.objects.get_or_create(
+                site=sites[room], name=ADDRESSED_SCHEDULE,
+                defaults={"mode": ConsultationMode.VR, "active": False, "synthetic": True,
+                          "specialty_code": "SM54"},
+            )  # fmt: skip
+            day = (now.astimezone(zone) - dt.timedelta(days=days)).date()
+            start = dt.datetime.combine(day, dt.time(hour), zone)
+            slot, _ = Slot.objects.get_or_create(
+                schedule=schedule, start=start,
+                defaults={"end": start + dt.timedelta(minutes=30), "capacity": 1},
+            )  # fmt: skip
+            if slot.booked >= slot.capacity:
+                continue
+            relay = outcome == "relay"
+            booking = Booking.objects.create(
+                slot=slot, seat=slot.booked, person=people[i], status=status,
+                reference=new_reference(), access_digest=secrets.token_hex(32),
+                channel=Channel.PHONE if i % 2 else Channel.WEB, reason=GP_REASONS[i],
+                has_gp=not relay, gp=None if relay else role, synthetic=True,
+            )  # fmt: skip
+            Slot.objects.filter(pk=slot.pk).update(booked=slot.booked + 1)
+            if status == BookingStatus.HONOURED:
+                sent = start + dt.timedelta(hours=2)
+                Visit.objects.create(
+                    booking=booking, arrived_at=start - dt.timedelta(minutes=5), act=act,
+                    outcome=outcome, relay=role if relay else None, note=note,
+                    report_to=address if report_step else "",
+                    report_sent_at=sent if report_step else None,
+                    report_acknowledged_at=(
+                        sent + dt.timedelta(days=1) if report_step == "acknowledged" else None
+                    ),
+                )  # fmt: skip
+            report.counts["rendez-vous"] += 1
+        # two upcoming bookings on the rooms' real free slots (from tomorrow on)
+        tomorrow = dt.datetime.combine(
+            (now.astimezone(zone) + dt.timedelta(days=1)).date(), dt.time(0), zone
+        )
+        for i, room in ((5, "clos-mortier"), (6, "la-noue")):
+            free = (
+                Slot.objects.filter(
+                    schedule__site=sites[room],
+                    schedule__active=True,
+                    start__gte=tomorrow,
+                    blocked=False,
+                    slot_type=SlotType.PUBLIC,
+                    booked__lt=models.F("capacity"),
+                )  # fmt: skip
+                .select_related("schedule__site")
+                .order_by("start")
+                .first()
+            )
+            if free is None:
+                continue
+            try:
+                book(free, people[i], channel=Channel.PHONE, reason=GP_REASONS[i],
+                     has_gp=True, gp=role, now=now)  # fmt: skip
+            except BookingError:
+                continue
+            report.counts["rendez-vous"] += 1
     report.seconds = time.perf_counter() - started
     return report

@@ -3,8 +3,11 @@ booking (object-level rules), how bookings expire (retention), and a person's bo
 access or erasure request. Registered by the app's ``ready``.
 
 Rules: an operator or a nurse opens the bookings of the sites they serve (``Site.staff``); a
-GP those addressed to them (``Booking.gp``, their practitioner); an API client the bookings it
-made; a coordinator none (aggregates only).
+GP those addressed to them (``Booking.gp``, or the visit's médecin relais ``Visit.relay``, is
+one of their practitioner's roles), reads only, except acknowledging the report of a visit
+they are the médecin traitant of (action "update" on the visit, never on the booking: a GP
+cannot cancel or move it); an API client the bookings it made; a coordinator none
+(aggregates only).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from maillage.accounts.models import Role
@@ -28,15 +32,23 @@ def booking_rule(user: Any, role: str, booking: Booking, action: str) -> bool:
     if role in (Role.OPERATOR, Role.NURSE):
         return action in _STAFF_ACTIONS and booking.slot.schedule.site.is_served_by(user)
     if role == Role.PROFESSIONAL:
-        profile = getattr(user, "profile", None)
-        practitioner = getattr(profile, "practitioner_id", None)
-        return (
-            action == "view"
-            and practitioner is not None
-            and booking.gp is not None
-            and booking.gp.practitioner_id == practitioner
-        )
+        return action == "view" and _addressed_to(user, booking)
     return False
+
+
+def _practitioner_of(user: Any) -> int | None:
+    return getattr(getattr(user, "profile", None), "practitioner_id", None)
+
+
+def _addressed_to(user: Any, booking: Booking) -> bool:
+    """Whether ``booking`` is addressed to the user's practitioner: as médecin traitant
+    (``Booking.gp``) or as médecin relais (its visit's ``relay``)."""
+    practitioner = _practitioner_of(user)
+    if practitioner is None:
+        return False
+    if booking.gp is not None and booking.gp.practitioner_id == practitioner:
+        return True
+    return Visit.objects.filter(booking=booking, relay__practitioner_id=practitioner).exists()
 
 
 def person_rule(user: Any, role: str, person: Person, action: str) -> bool:
@@ -45,6 +57,13 @@ def person_rule(user: Any, role: str, person: Person, action: str) -> bool:
     bookings = Booking.objects.filter(person=person)
     if role in (Role.OPERATOR, Role.NURSE):
         return bookings.filter(slot__schedule__site__staff=user).exists()
+    practitioner = _practitioner_of(user)
+    if role == Role.PROFESSIONAL and action == "view" and practitioner is not None:
+        addressed = Q(gp__practitioner_id=practitioner) | Q(
+            visit__relay__practitioner_id=practitioner
+        )
+        if bookings.filter(addressed).exists():
+            return True
     return bookings.filter(booked_by=user).exists()
 
 
@@ -78,8 +97,18 @@ def erase_bookings(person: Person) -> int:
 
 
 def visit_rule(user: Any, role: str, visit: Visit, action: str) -> bool:
-    """A visit (arrival, outcome, note, report) follows its booking's rule."""
-    return booking_rule(user, role, visit.booking, action)
+    """A visit (arrival, outcome, note, report) follows its booking's rule; besides, the
+    médecin traitant the booking names may update it (acknowledging the report: the only
+    write :mod:`..services.addressed` makes)."""
+    booking = visit.booking
+    if role == Role.PROFESSIONAL and action == "update" and booking.booked_by_id != user.pk:
+        practitioner = _practitioner_of(user)
+        return (
+            practitioner is not None
+            and booking.gp is not None
+            and booking.gp.practitioner_id == practitioner
+        )
+    return booking_rule(user, role, booking, action)
 
 
 def anonymise_visits(cutoff: dt.datetime) -> int:

@@ -1,11 +1,12 @@
-"""URLs of the care staff pages (the nurse's day, activity) and of the public finder of
+"""URLs of the care staff pages (the nurse's day, activity), of the GP's page in the
+professional space (what the care apps address to them) and of the public finder of
 unscheduled-care slots; included from :mod:`maillage.urls`."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from maillage.care.scheduling.views import activity, finder, staff
+from maillage.care.scheduling.views import activity, addressed, finder, staff
 
 staff_urls = (
     [
@@ -20,6 +21,14 @@ staff_urls = (
         path("activite.xlsx", activity.activity_xlsx, name="activity_xlsx"),
     ],
     "care_staff",
+)
+
+gp_urls = (
+    [
+        path("", addressed.addressed_page, name="addressed"),
+        path("<int:pk>/compte-rendu-recu/", addressed.acknowledge, name="acknowledge"),
+    ],
+    "care_gp",
 )
 
 finder_urls = ([path("", finder.finder_page, name="finder")], "care_finder")

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from maillage.accounts.models import Role
 from maillage.accounts.permissions import audit, can, role_of
 from maillage.directory import review
 from maillage.directory.changes import ChangeProposal, MergeImport
@@ -84,17 +85,20 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
             if scope.may_see_everywhere and scope.selected == ""
             else len(review.pending_in(scope))
         )
+    role = role_of(request.user) or ""
+    has_entry = _practitioner_of(request.user) is not None
     context.update(
         is_coordinator=is_coordinator,
-        role_label=dict(_role_labels()).get(role_of(request.user) or "", ""),
-        has_entry=_practitioner_of(request.user) is not None,
+        role_label=dict(_role_labels()).get(role, ""),
+        has_entry=has_entry,
+        # a professional linked to the directory has the page of the patients the care apps
+        # address to them (care.scheduling's, under /pro/mes-patients/)
+        gp_page=has_entry and role == Role.PROFESSIONAL,
     )
     return render(request, f"directory/pro/{template}", context)
 
 
 def _role_labels() -> list[tuple[str, str]]:
-    from maillage.accounts.models import Role
-
     return list(Role.choices)
 
 
