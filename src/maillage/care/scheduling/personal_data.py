@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from maillage.accounts.models import Role
@@ -49,6 +49,22 @@ def _addressed_to(user: Any, booking: Booking) -> bool:
     if booking.gp is not None and booking.gp.practitioner_id == practitioner:
         return True
     return Visit.objects.filter(booking=booking, relay__practitioner_id=practitioner).exists()
+
+
+def bookings_open_to(user: Any, role: str | None) -> QuerySet[Booking]:
+    """The bookings :func:`booking_rule` may open to ``user`` for "view", as one query (for
+    lists: the FHIR search, the GP's page). Callers still ask ``can_access`` on each row."""
+    if role is None:
+        return Booking.objects.none()
+    if role == Role.ADMINISTRATOR:
+        return Booking.objects.all()
+    mine = Q(booked_by=user)
+    if role in (Role.OPERATOR, Role.NURSE):
+        mine |= Q(slot__schedule__site__staff=user)
+    practitioner = _practitioner_of(user)
+    if role == Role.PROFESSIONAL and practitioner is not None:
+        mine |= Q(gp__practitioner_id=practitioner) | Q(visit__relay__practitioner_id=practitioner)
+    return Booking.objects.filter(mine).distinct()
 
 
 def person_rule(user: Any, role: str, person: Person, action: str) -> bool:

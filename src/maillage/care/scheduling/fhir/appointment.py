@@ -5,7 +5,10 @@
   OperationOutcome when the slot is full; 4xx with an OperationOutcome on bad input. An
   ``Idempotency-Key`` header makes a retry return the first answer (same key, other body: 422).
 - ``GET /fhir/Appointment/<id>``, and ``PUT``/``PATCH`` with status ``cancelled``: only on the
-  appointments the caller may open (those its token booked; site staff for theirs).
+  appointments the caller may open (those its token booked; site staff for theirs; a GP reads
+  those addressed to them, never cancels them).
+- ``GET /fhir/Appointment`` (search: ``date``, ``status``, ``_count``, ``_offset``): a Bundle
+  of the appointments the caller may open, nothing else; the list returned is audited.
 
 Writing and reading need an API token (``Authorization: Bearer …``, :func:`api_user`); the
 session cookie is not accepted (the endpoints are CSRF-exempt). Every booking goes through
@@ -21,17 +24,33 @@ from functools import wraps
 from typing import Any
 
 from django.db import OperationalError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 
+from maillage.accounts.permissions import role_of
 from maillage.accounts.tokens import user_from_request
 from maillage.care.people import audit
 from maillage.care.people.permissions import can_access
 from maillage.care.scheduling.fhir.resources import LOCAL_IDS, PROFILES, instant
 from maillage.care.scheduling.models import Booking, BookingStatus, Channel
+from maillage.care.scheduling.personal_data import bookings_open_to
 from maillage.care.scheduling.services import booking as booking_service
 from maillage.care.scheduling.services import idempotency
 from maillage.directory.fhir.resources import MAILLAGE_FHIR, SYNTHETIC_TAG, _clean
-from maillage.directory.fhir.views import _base_url, as_id, fhir_response, outcome
+from maillage.directory.fhir.views import (
+    DEFAULT_COUNT,
+    MAX_COUNT,
+    MAX_OFFSET,
+    PAGING_PARAMS,
+    BadRequest,
+    _base_url,
+    _check_sizes,
+    _int_param,
+    _page_url,
+    as_id,
+    fhir_response,
+    outcome,
+)
 
 log = logging.getLogger(__name__)
 REFERENCE_SYSTEM = f"{MAILLAGE_FHIR}/sid/appointment-reference"
@@ -338,11 +357,98 @@ def instance(request: HttpRequest, user: Any, resource_id: str) -> HttpResponse:
     return response
 
 
+#: Search parameters of ``GET /fhir/Appointment`` (name → FHIR type, documentation).
+SEARCH_PARAMS = {
+    "date": (
+        "date",
+        "Start of the appointment: eq, ge, gt, le, lt + a date (a whole local day) or a date-time.",
+    ),
+    "status": ("token", "booked, cancelled, fulfilled or noshow."),
+}
+_STATUS_BACK = {code: status for status, code in STATUS.items()}
+
+
+def _search_filter(request: HttpRequest) -> Q:
+    from maillage.care.scheduling.fhir.views import _start
+
+    wanted = Q()
+    for key in request.GET:
+        if key in PAGING_PARAMS:
+            continue
+        if key not in SEARCH_PARAMS:
+            known = ", ".join(sorted(SEARCH_PARAMS) + ["_count", "_offset"])
+            raise Invalid(f"paramètre de recherche inconnu {key!r} (pris en charge : {known})")
+        for raw in request.GET.getlist(key):
+            values = [v for v in raw.split(",") if v != ""]
+            if not values:
+                raise Invalid(f"le paramètre de recherche {key!r} n'a pas de valeur")
+            either = Q()
+            for value in values:
+                if key == "status":
+                    if value not in _STATUS_BACK:
+                        raise Invalid(
+                            f"status attend booked, cancelled, fulfilled ou noshow, pas {value!r}"
+                        )
+                    either |= Q(status=_STATUS_BACK[value])
+                else:
+                    try:
+                        start = _start(value)
+                    except BadRequest as exc:
+                        raise Invalid(str(exc).replace("start attend", "date attend")) from None
+                    either |= Q(**{f"slot__{k}": v for k, v in start.children})
+            wanted &= either
+    return wanted
+
+
+@_guarded
+def search(request: HttpRequest, user: Any) -> HttpResponse:
+    """The appointments the token's user may open (the people module's rule: those it
+    booked; a site's staff, the site's; a GP, those addressed to them as médecin traitant or
+    médecin relais), oldest first; the list returned is audited."""
+    try:
+        _check_sizes(request)
+        count = _int_param(request, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
+        offset = _int_param(request, "_offset", 0, 0, MAX_OFFSET)
+    except BadRequest as exc:
+        raise Invalid(str(exc)) from None
+    qs = (
+        bookings_open_to(user, role_of(user))
+        .filter(_search_filter(request))
+        .select_related("slot__schedule__site", "person")
+        .order_by("slot__start", "pk")
+    )
+    total = qs.count()
+    page = [
+        b for b in (qs[offset : offset + count] if count else []) if can_access(user, b, "view")
+    ]
+    audit.record_list(user, page, PURPOSE, channel="fhir")
+    links = [{"relation": "self", "url": _page_url(request, offset, count)}]
+    if count and offset + count < total:
+        links.append({"relation": "next", "url": _page_url(request, offset + count, count)})
+    base = _base_url(request)
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total,
+                              "link": links}  # fmt: skip
+    if page:
+        bundle["entry"] = [
+            {
+                "fullUrl": f"{base}/Appointment/{b.pk}",
+                "resource": appointment_resource(b, base),
+                "search": {"mode": "match"},
+            }
+            for b in page
+        ]
+    return fhir_response(bundle)
+
+
 def collection(request: HttpRequest) -> HttpResponse:
+    if request.method in ("GET", "HEAD"):
+        return search(request)
     if request.method != "POST":
         response = outcome(
-            405, "not-supported", "Appointment : seule la création (POST) est prise en charge ici"
+            405,
+            "not-supported",
+            "Appointment : création (POST) et recherche (GET) seulement",
         )
-        response["Allow"] = "POST"
+        response["Allow"] = "GET, HEAD, POST"
         return response
     return create(request)
