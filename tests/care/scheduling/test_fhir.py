@@ -230,8 +230,9 @@ def test_capability_statement_lists_the_new_interactions(client):
     }  # fmt: skip
     assert resources["Slot"]["searchInclude"] == ["Slot:schedule"]
     assert {i["code"] for i in resources["Appointment"]["interaction"]} == {
-        "create", "read", "update", "patch",
+        "create", "read", "update", "patch", "search-type",
     }  # fmt: skip
+    assert {p["name"] for p in resources["Appointment"]["searchParam"]} == {"date", "status"}
     assert "Practitioner" in resources  # the directory's resources are still there
 
 
