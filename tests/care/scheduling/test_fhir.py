@@ -343,6 +343,23 @@ def test_idempotency_key_replays_the_first_answer(client, room):
     assert post(client, other, token2, **{"Idempotency-Key": "k-1"})[0] == 201
 
 
+def test_a_retry_on_a_slot_with_seats_left_books_nothing_more(client, room):
+    """The retry runs again and could take the second seat: its writes (booking, person, audit)
+    are rolled back when the key's row says the first request committed."""
+    from maillage.accounts.models import AuditEvent
+
+    _, token = token_for("plateforme")
+    slot = first_public(room)
+    Slot.objects.filter(pk=slot.pk).update(capacity=2)
+    first = post(client, appointment(slot.pk), token, **{"Idempotency-Key": "k-2"})
+    events = AuditEvent.objects.count()
+    again = post(client, appointment(slot.pk), token, **{"Idempotency-Key": "k-2"})
+    assert first[0] == again[0] == 201 and first[1] == again[1]
+    assert Booking.objects.filter(slot=slot).count() == 1
+    assert Slot.objects.get(pk=slot.pk).booked == 1
+    assert AuditEvent.objects.count() == events
+
+
 def test_read_and_cancel_own_appointment(client, room):
     _, token = token_for("plateforme")
     _, stranger = token_for("autre")

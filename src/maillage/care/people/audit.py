@@ -52,18 +52,17 @@ def _user(user: Any) -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
 
-def record(
+def event(
     user: Any, action: str, obj: models.Model | None, purpose: str, **details: Any
 ) -> AuditEvent:
-    """One event: ``user`` (None or anonymous for the public and background tasks) did
-    ``action`` on ``obj`` for ``purpose`` (a short code: "booking", "nurse_day", "retention",
-    "access_request"…)."""
+    """The event :func:`record` saves, checked but not saved yet: for a service that writes
+    several events of one transaction in one statement (:func:`record_events`)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     _check_purpose(purpose)
     for key, value in details.items():
         _check_detail(key, value)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         user=_user(user),
         action=action,
         target_type=obj._meta.label_lower if obj is not None else "",
@@ -71,6 +70,23 @@ def record(
         purpose=purpose,
         details=details,
     )
+
+
+def record(
+    user: Any, action: str, obj: models.Model | None, purpose: str, **details: Any
+) -> AuditEvent:
+    """One event: ``user`` (None or anonymous for the public and background tasks) did
+    ``action`` on ``obj`` for ``purpose`` (a short code: "booking", "nurse_day", "retention",
+    "access_request"…)."""
+    recorded = event(user, action, obj, purpose, **details)
+    recorded.save(force_insert=True)
+    return recorded
+
+
+def record_events(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """Save events made by :func:`event` in one INSERT (call it inside the transaction whose
+    writes they describe, so that the log and the data commit or roll back together)."""
+    return AuditEvent.objects.bulk_create(list(events))
 
 
 def record_list(

@@ -269,6 +269,7 @@ def _outcome_body(code: str, diagnostics: str) -> dict[str, Any]:
 @_guarded
 def create(request: HttpRequest, user: Any) -> HttpResponse:
     data = _validated_appointment(_json_body(request))
+    made: list[Booking] = []
 
     def run() -> idempotency.Answer:
         slot_id = _slot_id(data)
@@ -279,6 +280,7 @@ def create(request: HttpRequest, user: Any) -> HttpResponse:
             )
         except booking_service.BookingError as exc:
             return exc.status, _outcome_body(exc.code, str(exc)), {}
+        made.append(result.booking)
         base = _base_url(request)
         # the stored answer names the booking; its resource (personal data) is built for each
         # reply, never kept in the idempotency table
@@ -298,9 +300,12 @@ def create(request: HttpRequest, user: Any) -> HttpResponse:
         except idempotency.KeyReused as exc:
             raise Invalid(str(exc), 422, "business-rule") from None
     if status == 201:
-        booking = Booking.objects.select_related("slot__schedule__site", "person").get(
-            pk=body["booking"]
-        )
+        if made and made[0].pk == body["booking"]:
+            booking = made[0]  # made by this request: its slot, site and person are at hand
+        else:  # a replayed answer
+            booking = Booking.objects.select_related("slot__schedule__site", "person").get(
+                pk=body["booking"]
+            )
         body = appointment_resource(booking, _base_url(request))
     return _answer(status, body, headers)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from maillage.accounts.models import Role
@@ -240,10 +241,10 @@ def book(
     if channel not in Channel.values:
         raise BookingError(f"canal inconnu : {channel!r}")
     if not isinstance(slot, Slot):
-        found = Slot.objects.select_related("schedule__site").filter(pk=slot).first()
-        if found is None:
-            raise BookingError("Ce créneau n'existe pas.")
-        slot = found
+        try:
+            slot = Slot.objects.select_related("schedule__site").get(pk=slot)
+        except Slot.DoesNotExist:
+            raise BookingError("Ce créneau n'existe pas.") from None
     reason = (reason or "").strip()
     if len(reason) > 500:
         raise BookingError("Le motif doit tenir en une ligne (500 caractères au plus).")
@@ -254,22 +255,36 @@ def book(
     check_age(person, slot)
     token = secrets.token_urlsafe(24)
     with transaction.atomic():
-        locked = Slot.objects.select_for_update().get(pk=slot.pk)
-        check_bookable(locked, user, now)
-        if locked.booked >= locked.capacity:
+        # One statement locks the slot's row (until the commit) and takes a place in its
+        # counter, if one is left and the slot is still open; the check constraint
+        # booked <= capacity backs it.
+        moment = now or timezone.now()
+        claimed = Slot.objects.filter(
+            pk=slot.pk, booked__lt=F("capacity"), blocked=False, start__gt=moment
+        ).update(booked=F("booked") + 1)
+        if not claimed:
+            slot.refresh_from_db(fields=["booked", "capacity", "blocked", "start"])
+            check_bookable(slot, user, now)  # closed or past: its own message
             raise SlotFull("Ce créneau vient d'être pris : choisissez-en un autre.")
-        taken = set(
-            Booking.objects.filter(slot=locked, status__in=ACTIVE_STATUSES).values_list(
-                "seat", flat=True
+        # seats held (the row is locked now): with one seat, none, since a place was left
+        taken = (
+            set(
+                Booking.objects.filter(slot=slot, status__in=ACTIVE_STATUSES).values_list(
+                    "seat", flat=True
+                )
             )
+            if slot.capacity > 1
+            else set()
         )
+        slot.booked = len(taken) + 1
+        events = []
         if person.pk is None:
-            person.save()
-            audit.record(user, "create", person, PURPOSE, channel=channel)
+            person.save(force_insert=True)
+            events.append(audit.event(user, "create", person, PURPOSE, channel=channel))
         booking = None
-        for seat in (s for s in range(locked.capacity) if s not in taken):
+        for seat in (s for s in range(slot.capacity) if s not in taken):
             candidate = Booking(
-                slot=locked, seat=seat, person=person, channel=channel, reason=reason,
+                slot=slot, seat=seat, person=person, channel=channel, reason=reason,
                 has_gp=has_gp, gp=gp,
                 booked_by=user if getattr(user, "is_authenticated", False) else None,
                 access_digest=digest(token), synthetic=person.synthetic,
@@ -281,7 +296,6 @@ def book(
             break
         if booking is None:
             raise SlotFull("Ce créneau vient d'être pris : choisissez-en un autre.")
-        Slot.objects.filter(pk=locked.pk).update(booked=locked.booked + 1)
         for purpose, given in (consents or {}).items():
             if purpose not in ConsentPurpose.values:
                 raise BookingError(f"finalité de consentement inconnue : {purpose!r}")
@@ -295,10 +309,12 @@ def book(
                 ),
                 recorded_by=user if getattr(user, "is_authenticated", False) else None,
             )  # fmt: skip
-        audit.record(
-            user, "create", booking, PURPOSE, channel=channel, slot=locked.pk, seat=booking.seat
+        events.append(
+            audit.event(
+                user, "create", booking, PURPOSE, channel=channel, slot=slot.pk, seat=booking.seat
+            )
         )
-    slot.booked = locked.booked + 1
+        audit.record_events(events)
     return BookingResult(booking, token)
 
 

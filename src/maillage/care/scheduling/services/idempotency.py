@@ -1,11 +1,14 @@
 """``Idempotency-Key``: a retried write returns its first answer.
 
 :func:`once` runs ``action`` (which returns ``(status, body, headers)``) at most once per
-``(owner, key)``: the key's row is inserted first, in the same transaction as the action's
-writes, so a retry that arrives meanwhile waits for it (PostgreSQL's unique index, SQLite's
-write lock) and then replays the stored answer. The same key with another request body is a
-client error (:class:`KeyReused`, 422). Answers with a 5xx status are not kept (the retry runs
-again).
+``(owner, key)`` that commits: the action's writes and the key's row, holding the answer, are
+one transaction, and the row's unique index decides. A retry runs the action again, but its
+INSERT of the key fails (at once when the first request has committed; PostgreSQL's unique
+index makes it wait while the first is still running, SQLite's write lock serialises them):
+its own writes are rolled back and the first answer is read and replayed. A new key, the
+common case, costs one INSERT and no read. The same key with another request body
+is a client error (:class:`KeyReused`, 422). Answers with a 5xx status are not kept (the retry
+runs again).
 """
 
 from __future__ import annotations
@@ -35,23 +38,35 @@ def once(owner: str, key: str, fingerprint: str, action: Callable[[], Answer]) -
     """The answer of ``action``, run once for ``(owner, key)``."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise KeyReused(f"Idempotency-Key doit avoir de 1 à {MAX_KEY_LENGTH} caractères")
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(owner=owner, key=key, request_hash=fingerprint)
-        except IntegrityError:
-            row = IdempotencyKey.objects.select_for_update().get(owner=owner, key=key)
-            if row.request_hash != fingerprint:
-                raise KeyReused(
-                    "cette Idempotency-Key a déjà servi pour une autre requête : "
-                    "utilisez une nouvelle clé"
-                ) from None
-            if row.status is not None:
-                return row.status, row.response, dict(row.headers)
-        status, body, headers = action()
-        if status >= 500:
-            transaction.set_rollback(True)
+    try:
+        with transaction.atomic():
+            status, body, headers = action()
+            if status >= 500:
+                transaction.set_rollback(True)
+                return status, body, headers
+            IdempotencyKey.objects.create(
+                owner=owner,
+                key=key,
+                request_hash=fingerprint,
+                status=status,
+                response=json.loads(json.dumps(body)),
+                headers=headers,
+            )
             return status, body, headers
-        row.status, row.response, row.headers = status, json.loads(json.dumps(body)), headers
-        row.save(update_fields=["status", "response", "headers"])
-        return status, body, headers
+    except IntegrityError:
+        # a request with this key committed first (its writes stand, ours are rolled back)
+        stored = _stored(owner, key, fingerprint)
+        if stored is None:
+            raise  # another constraint than the key's
+        return stored
+
+
+def _stored(owner: str, key: str, fingerprint: str) -> Answer | None:
+    row = IdempotencyKey.objects.filter(owner=owner, key=key).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise KeyReused(
+            "cette Idempotency-Key a déjà servi pour une autre requête : utilisez une nouvelle clé"
+        )
+    return row.status, row.response, dict(row.headers)
