@@ -7,11 +7,12 @@ Pure computation (no Django), used by :mod:`maillage.care.attachment`:
   total *and* its explanation, one ``(criterion, label, points)`` line per criterion that
   counted: a priority is never shown without why;
 - :func:`match` assigns waiting people to GPs as one optimal assignment: a 0/1 linear program
-  solved by HiGHS (:func:`scipy.optimize.milp`), each GP's capacity and the communes, radius and
-  age groups they accept as constraints, maximising the sum over the people placed of
+  solved by HiGHS (:func:`scipy.optimize.linprog`), each GP's capacity and the communes, radius
+  and age groups they accept as constraints, maximising the sum over the people placed of
   ``placement_points + priority - points_per_km × distance``. Its constraint matrix is that of a
-  bipartite b-matching (totally unimodular), so the relaxation is already integral and HiGHS
-  solves it as fast as a min-cost flow; a greedy loop ("most urgent first, nearest GP") can place
+  bipartite b-matching (totally unimodular), so the simplex's basic optimum of the relaxation is
+  already 0/1 (checked on every run; :func:`scipy.optimize.milp` with integrality if ever not);
+  a greedy loop ("most urgent first, nearest GP") can place
   fewer or more distant people, which the tests show on a small case.
 """
 
@@ -285,37 +286,40 @@ def gain(seeker: Seeker, distance: float, weights: Weights) -> float:
     return weights.placement_points + seeker.priority - weights.points_per_km * distance
 
 
-def _pairs(
-    seekers: Sequence[Seeker], gps: Sequence[Gp], weights: Weights
-) -> list[tuple[int, int, float]]:
-    """(seeker index, gp index, distance) of every eligible pair worth placing."""
+def _pairs(seekers: Sequence[Seeker], gps: Sequence[Gp], weights: Weights) -> Any:
+    """(seeker indices, gp indices, distances) of every eligible pair worth placing, as numpy
+    arrays, computed on the whole seekers × GPs matrix at once."""
     import numpy as np
 
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     if not seekers or not gps:
-        return []
+        return empty
     lat = np.radians([s.point[0] for s in seekers])[:, None]
     lon = np.radians([s.point[1] for s in seekers])[:, None]
     glat = np.radians([g.point[0] for g in gps])[None, :]
     glon = np.radians([g.point[1] for g in gps])[None, :]
     h = np.sin((glat - lat) / 2) ** 2 + np.cos(lat) * np.cos(glat) * np.sin((glon - lon) / 2) ** 2
     dist = 2 * 6371.0088 * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-    groups = np.array([age_group(s.age) for s in seekers])
-    communes = np.array([s.commune for s in seekers])
-    worth = (
-        weights.placement_points
-        + np.array([s.priority for s in seekers], dtype=float)[:, None]
-        - weights.points_per_km * dist
-    ) > 0
-    pairs: list[tuple[int, int, float]] = []
+    # communes: each seeker's index; served[c, j]: GP j serves commune c
+    codes = {code: k for k, code in enumerate(dict.fromkeys(s.commune for s in seekers))}
+    commune = np.fromiter((codes[s.commune] for s in seekers), dtype=np.int64, count=len(seekers))
+    served = np.zeros((len(codes), len(gps)), dtype=bool)
     for j, gp in enumerate(gps):
-        if gp.capacity <= 0:
-            continue
-        served = np.isin(communes, list(gp.communes))
-        if gp.radius_km is not None:
-            served |= dist[:, j] <= gp.radius_km
-        ok = served & np.isin(groups, list(gp.age_groups)) & worth[:, j]
-        pairs += [(int(i), j, float(dist[i, j])) for i in np.flatnonzero(ok)]
-    return pairs
+        for code in gp.communes:
+            if code in codes:
+                served[codes[code], j] = True
+    names = list(AGE_GROUPS)
+    group = np.fromiter(
+        (names.index(age_group(s.age)) for s in seekers), dtype=np.int64, count=len(seekers)
+    )
+    accepts = np.array([[name in gp.age_groups for gp in gps] for name in names], dtype=bool)
+    radius = np.array([g.radius_km if g.radius_km is not None else -1.0 for g in gps])
+    room = np.array([g.capacity > 0 for g in gps], dtype=bool)
+    priority = np.array([s.priority for s in seekers], dtype=float)[:, None]
+    ok = (served[commune] | (dist <= radius[None, :])) & accepts[group] & room[None, :]
+    ok &= weights.placement_points + priority - weights.points_per_km * dist > 0
+    rows, cols = np.nonzero(ok)
+    return rows.astype(np.int64), cols.astype(np.int64), dist[rows, cols]
 
 
 def _reasons(seeker: Seeker, gp: Gp, d: float, closer_full: float | None) -> tuple[str, ...]:
@@ -338,18 +342,13 @@ def match(seekers: Sequence[Seeker], gps: Sequence[Gp], weights: Weights) -> Mat
     seeker to at most one GP, each GP at most ``capacity`` seekers, only eligible pairs, the
     sum of gains maximal. Ties are broken the same way on every run (HiGHS is deterministic)."""
     import numpy as np
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import csr_array
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+    from scipy.sparse import csr_array, vstack
 
-    pairs = _pairs(seekers, gps, weights)
-    placeable = {i for i, _, _ in pairs}
-    unplaced = [s.id for i, s in enumerate(seekers) if i not in placeable]
-    if not pairs:
-        return Matching([], 0.0, unplaced, 0)
-    n = len(pairs)
-    rows_i = np.fromiter((i for i, _, _ in pairs), dtype=np.int64, count=n)
-    rows_j = np.fromiter((j for _, j, _ in pairs), dtype=np.int64, count=n)
-    dist = np.fromiter((d for _, _, d in pairs), dtype=float, count=n)
+    rows_i, rows_j, dist = _pairs(seekers, gps, weights)
+    n = len(rows_i)
+    if not n:
+        return Matching([], 0.0, [s.id for s in seekers], 0)
     priority = np.array([s.priority for s in seekers], dtype=float)
     values = weights.placement_points + priority[rows_i] - weights.points_per_km * dist
     columns = np.arange(n)
@@ -357,27 +356,36 @@ def match(seekers: Sequence[Seeker], gps: Sequence[Gp], weights: Weights) -> Mat
     per_seeker = csr_array((ones, (rows_i, columns)), shape=(len(seekers), n))
     per_gp = csr_array((ones, (rows_j, columns)), shape=(len(gps), n))
     capacity = np.array([max(0, g.capacity) for g in gps], dtype=float)
-    result = milp(
-        c=-values,
-        constraints=[
-            LinearConstraint(per_seeker, -np.inf, 1),
-            LinearConstraint(per_gp, -np.inf, capacity),
-        ],
-        integrality=np.ones(n),
-        bounds=Bounds(0, 1),
-        options={"presolve": True},
+    # the matrix is totally unimodular: the simplex's basic optimum is already 0/1
+    result = linprog(
+        -values,
+        A_ub=vstack([per_seeker, per_gp]).tocsc(),
+        b_ub=np.concatenate([np.ones(len(seekers)), capacity]),
+        bounds=(0, 1),
+        method="highs",
+        options={"presolve": False},  # measured: presolve costs more than it saves here
     )
-    if result.x is None:  # pragma: no cover - a feasible problem (x = 0) always has a solution
-        raise RuntimeError(f"the matching solver failed: {result.message}")
-    chosen = np.flatnonzero(result.x > 0.5)
+    x = result.x
+    if x is None or np.abs(x - np.round(x)).max() > 1e-6:  # pragma: no cover - a safety net
+        x = milp(
+            c=-values,
+            constraints=[
+                LinearConstraint(per_seeker, -np.inf, 1),
+                LinearConstraint(per_gp, -np.inf, capacity),
+            ],
+            integrality=np.ones(n),
+            bounds=Bounds(0, 1),
+        ).x
+        if x is None:
+            raise RuntimeError("the matching solver failed")
+    chosen = np.flatnonzero(x > 0.5)
     # the nearest eligible GP of each seeker, to say when a closer one was full
-    nearest: dict[int, float] = {}
-    for i, _, d in pairs:
-        nearest[i] = min(d, nearest.get(i, math.inf))
+    nearest = np.full(len(seekers), np.inf)
+    np.minimum.at(nearest, rows_i, dist)
     assignments = []
     for k in chosen:
-        i, j, d = pairs[k]
-        closer = nearest[i] if nearest[i] < d - 0.05 else None
+        i, j, d = int(rows_i[k]), int(rows_j[k]), float(dist[k])
+        closer = float(nearest[i]) if nearest[i] < d - 0.05 else None
         assignments.append(
             Assignment(
                 seekers[i].id,
