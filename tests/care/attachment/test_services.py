@@ -236,3 +236,14 @@ def test_access_request_erasure_and_retention(demo_db, gp_near, gp_user, monkeyp
     retention.erase(waiting.person, None)
     waiting.refresh_from_db()
     assert waiting.answers == {} and waiting.anonymised_at is not None
+
+
+def test_a_second_live_request_for_the_same_person_is_refused(demo_db, gp_near, gp_user):
+    first = new_request()
+    with pytest.raises(service.AttachmentError, match="déjà en cours pour cette personne"):
+        new_request(name="  zorgbelin ", phone="+33353010099")
+    assert AttachmentRequest.objects.count() == 1 and Person.objects.count() == 1
+    proposal = service.propose(first, gp_near, distance_km=1.0, reasons=[])
+    service.accept(gp_user, proposal)
+    service.register_patient(gp_user, proposal)
+    assert new_request().pk != first.pk  # once closed, a new request may be made

@@ -31,6 +31,7 @@ from maillage.care.people.permissions import can_access
 from maillage.care.people.services import (
     create_person,
     has_consent,
+    normalise_traits,
     record_consent,
     update_person,
 )
@@ -82,6 +83,26 @@ def _transition(
     return step
 
 
+def _refuse_duplicate(traits: dict[str, Any]) -> None:
+    """One live request per person: the same strict traits (birth name, first names, birth
+    date) with a request not closed is refused, without saying anything about it."""
+    try:
+        same = normalise_traits(traits)
+    except ValueError:
+        return  # create_person says what is wrong
+    live = AttachmentRequest.objects.filter(
+        anonymised_at__isnull=True,
+        person__birth_name=same.get("birth_name", ""),
+        person__first_names=same.get("first_names", ""),
+        person__birth_date=same.get("birth_date"),
+    ).exclude(state=State.REGISTERED)
+    if live.exists():
+        raise AttachmentError(
+            "Une demande est déjà en cours pour cette personne : inutile d'en faire une "
+            "seconde. Pour la modifier, appelez la CPTS."
+        )
+
+
 def create_request(
     user: Any,
     *,
@@ -104,6 +125,7 @@ def create_request(
         )
     weights = weights_service.current()
     with transaction.atomic():
+        _refuse_duplicate(traits)
         try:
             person = create_person(
                 user, PURPOSE, **traits, commune_id=commune_id, has_attending_doctor=False,
