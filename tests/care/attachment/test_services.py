@@ -247,3 +247,17 @@ def test_a_second_live_request_for_the_same_person_is_refused(demo_db, gp_near, 
     service.accept(gp_user, proposal)
     service.register_patient(gp_user, proposal)
     assert new_request().pk != first.pk  # once closed, a new request may be made
+
+
+def test_the_worker_schedules_the_nightly_expiry_once(demo_db, gp_near):
+    from django_tasks_db.models import DBTaskResult
+
+    from maillage.care.attachment import tasks
+
+    now = timezone.now()
+    assert tasks.ensure_scheduled(now) is True
+    assert tasks.ensure_scheduled(now) is False  # one waiting run is enough
+    waiting = DBTaskResult.objects.get(task_path=tasks.expire_proposals_daily.module_path)
+    assert timezone.localtime(waiting.run_after).time() == tasks.RUN_AT
+    proposal = service.propose(new_request(), gp_near, distance_km=1.0, reasons=[])
+    assert service.expire_overdue(proposal.expires_at + dt.timedelta(seconds=1)) == 1
