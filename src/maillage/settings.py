@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "maillage.care.people",
     "maillage.care.scheduling",
+    "maillage.care.attachment",
 ]
 
 # The cache holds the rate-limit counters (maillage.web.ratelimit). The default is Django's
@@ -310,6 +311,8 @@ MAILLAGE_RATE_LIMITS = [
     ("password_reset", r"^/mot-de-passe-oublie/$", 10, 300),
     # public booking: each form sent may create a person and send an SMS and an e-mail
     ("booking", r"^/rendez-vous/.+/(reserver|liste-attente|annuler|deplacer|confirmer)/$", 20, 600),
+    # public request for a médecin traitant: each form sent creates a person
+    ("attachment", r"^/medecin-traitant/$", 20, 600),
     # the rest of the API and the FHIR server
     ("api", r"^/(api|fhir)/", 300, 60),
 ]

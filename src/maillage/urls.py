@@ -20,6 +20,7 @@ urlpatterns = [
     path("soins-non-programmes/", include(care_staff_urls.finder_urls)),
     path("exports/", include("maillage.exports.urls")),
     path("soins/personnes/", include("maillage.care.people.urls")),
+    path("", include("maillage.care.attachment.urls")),  # /medecin-traitant/, /soins/medecin-…
     path("", include("maillage.care.scheduling.urls_booking")),  # /rendez-vous/, /soins/operateur/
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),
