@@ -162,6 +162,27 @@ def test_outcome_with_relay_and_encrypted_note_then_report(schedule, site, nurse
     assert "Otite" not in str(details)
 
 
+def test_the_nightly_retention_run_empties_old_notes_with_every_app_registered(schedule, nurse):
+    """The registries as the worker has them (no handler removed): a visit's encrypted note
+    past retention is emptied, the act and outcome kept, and a second run finds nothing."""
+    from maillage.care.people import retention
+
+    booking = book_today(schedule)
+    attendance.mark(booking, "honoured", nurse)
+    outcomes.record(booking, nurse, act="TCG", outcome=Outcome.EMERGENCY, note="Douleur")
+    later = timezone.now() + dt.timedelta(days=31 * (retention.retention_months() + 1))
+    counts = retention.anonymise_expired(later)
+    assert counts["maillage.care.scheduling.personal_data.anonymise_visits"] == 1
+    visit = Visit.objects.get(booking=booking)
+    assert (visit.note, visit.act, visit.outcome) == ("", "TCG", Outcome.EMERGENCY)
+    assert (
+        retention.anonymise_expired(later)[
+            "maillage.care.scheduling.personal_data.anonymise_visits"
+        ]
+        == 0
+    )
+
+
 def test_back_to_gp_is_refused_for_a_person_without_one(schedule, nurse):
     booking = book_today(schedule, has_gp=False)
     attendance.mark(booking, "honoured", nurse)

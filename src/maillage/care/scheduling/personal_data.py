@@ -16,6 +16,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from maillage.accounts.models import Role
@@ -130,8 +131,13 @@ def visit_rule(user: Any, role: str, visit: Visit, action: str) -> bool:
 def anonymise_visits(cutoff: dt.datetime) -> int:
     """Visits of bookings whose slot ended before ``cutoff``: the note emptied (act, outcome
     and report dates stay for the statistics)."""
-    expired = Visit.objects.filter(booking__slot__end__lt=cutoff).exclude(note="")
-    return expired.update(note="")
+    # the note is encrypted: its lookups are refused, its stored length is not (empty = "")
+    expired = (
+        Visit.objects.filter(booking__slot__end__lt=cutoff)
+        .annotate(stored=Length("note"))
+        .filter(stored__gt=0)
+    )
+    return Visit.objects.filter(pk__in=list(expired.values_list("pk", flat=True))).update(note="")
 
 
 def person_visits(person: Person) -> list[dict[str, Any]]:
