@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from maillage.accounts.models import Role
 from maillage.accounts.permissions import can, role_of
-from maillage.care.people import audit
+from maillage.care.people import audit, identity
 from maillage.care.people.models import (
     Consent,
     ConsentChannel,
@@ -264,8 +264,7 @@ def book(
             )
         )
         if person.pk is None:
-            person.save()
-            audit.record(user, "create", person, PURPOSE, channel=channel)
+            person = identity.get_or_create_person(person, user, PURPOSE, channel=channel)
         booking = None
         for seat in (s for s in range(locked.capacity) if s not in taken):
             candidate = Booking(
