@@ -63,7 +63,9 @@ def normalise_traits(traits: dict[str, Any]) -> dict[str, Any]:
 
 def create_person(user: Any, purpose: str, **traits: Any) -> Person:
     """A new Person (identity provisional unless said otherwise), validated then saved and
-    audited; ValueError with French sentences on bad traits (nothing written)."""
+    audited; ValueError with French sentences on bad traits (nothing written). It never looks
+    for the same person already known: for traits a person gives (a booking, a register's
+    entry), use :func:`maillage.care.people.identity.get_or_create_person`."""
     unknown = set(traits) - set(IDENTITY_FIELDS)
     if unknown:
         raise TypeError(f"unknown person fields: {sorted(unknown)}")
