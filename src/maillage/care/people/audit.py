@@ -55,8 +55,7 @@ def _user(user: Any) -> Any:
 def event(
     user: Any, action: str, obj: models.Model | None, purpose: str, **details: Any
 ) -> AuditEvent:
-    """The event :func:`record` saves, checked but not saved yet: for a service that writes
-    several events of one transaction in one statement (:func:`record_events`)."""
+    """The event :func:`record` saves, checked but not saved yet."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     _check_purpose(purpose)
@@ -81,12 +80,6 @@ def record(
     recorded = event(user, action, obj, purpose, **details)
     recorded.save(force_insert=True)
     return recorded
-
-
-def record_events(events: Iterable[AuditEvent]) -> list[AuditEvent]:
-    """Save events made by :func:`event` in one INSERT (call it inside the transaction whose
-    writes they describe, so that the log and the data commit or roll back together)."""
-    return AuditEvent.objects.bulk_create(list(events))
 
 
 def record_list(

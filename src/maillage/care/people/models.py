@@ -18,6 +18,8 @@ birth date are emptied; the statistics (age band, commune of residence, sex) sta
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -76,6 +78,24 @@ def validate_phone(value: str) -> None:
             e164_phone(value)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+
+_LIGATURES = str.maketrans({"Œ": "OE", "œ": "OE", "Æ": "AE", "æ": "AE", "ß": "SS"})
+
+
+def normalise_name(text: str) -> str:
+    """A name as identity matching compares it: upper case, no accents, letters and digits
+    only ("Le Gall", "LE-GALL" and "légall" → "LEGALL"; "Œuvray" → "OEUVRAY")."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").translate(_LIGATURES))
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).upper()
+
+
+def match_key(birth_name: str, first_names: str) -> str:
+    """The matching key of an identity: the normalised birth name and first birth first-name,
+    "NAME|FIRST" ("" once anonymised)."""
+    firsts = (first_names or "").replace(",", " ").split()
+    name, first = normalise_name(birth_name), normalise_name(firsts[0] if firsts else "")
+    return f"{name}|{first}" if name or first else ""
 
 
 class Sex(models.TextChoices):
@@ -145,6 +165,9 @@ class Person(models.Model):
         help_text="Par exemple : malentendant, se déplace en fauteuil, appeler sa fille.",
     )
     synthetic = models.BooleanField("synthétique", default=False, db_index=True)
+    #: normalised birth name and first first-name (:func:`match_key`), kept by ``save``: the
+    #: indexed key of identity matching and of the operator's search by name
+    match_key = models.CharField("clé de rapprochement", max_length=200, blank=True, db_index=True)
     created_at = models.DateTimeField("créée le", default=timezone.now, db_index=True)
     anonymised_at = models.DateTimeField("anonymisée le", null=True, blank=True, db_index=True)
     # statistics that survive anonymisation (set then; computed from birth_date before)
@@ -152,10 +175,23 @@ class Person(models.Model):
 
     class Meta:
         verbose_name = "personne"
-        indexes = [models.Index(fields=["birth_name", "birth_date"])]
+        indexes = [
+            models.Index(fields=["birth_name", "birth_date"]),
+            models.Index(fields=["birth_date", "sex"], name="people_person_birth_sex"),
+        ]
 
     def __str__(self) -> str:  # never the name: __str__ ends up in logs and admin messages
         return f"Personne n° {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.match_key = self.compute_match_key()
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"birth_name", "first_names"} & set(fields):
+            kwargs["update_fields"] = {*fields, "match_key"}
+        super().save(*args, **kwargs)
+
+    def compute_match_key(self) -> str:
+        return match_key(self.birth_name, self.first_names)
 
     @property
     def display_name(self) -> str:
@@ -243,3 +279,63 @@ class Consent(models.Model):
     @property
     def active(self) -> bool:
         return self.given and self.withdrawn_at is None
+
+
+#: Why two persons may be one (:func:`maillage.care.people.identity.near_reasons`).
+DUPLICATE_REASONS = {
+    "date_inverted": "jour et mois de naissance inversés",
+    "name_typo": "nom de naissance proche (faute de frappe ?)",
+    "used_name": "nom d'usage donné comme nom de naissance",
+    "first_name": "prénom proche ou autre prénom de naissance",
+    "birth_place": "lieux de naissance différents",
+}
+
+
+class PossibleDuplicate(models.Model):
+    """Two persons that may be one (a near match found when the second was created), waiting
+    for a human decision (:mod:`maillage.care.people.identity`): merged, or different people.
+    Holds ids and reason codes only. ``first`` is the older person."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "à examiner"
+        MERGED = "merged", "fusionnées"
+        DIFFERENT = "different", "personnes différentes"
+
+    first = models.ForeignKey(
+        Person, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="première"
+    )
+    second = models.ForeignKey(
+        Person, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="seconde"
+    )
+    #: codes: date_inverted, name_typo, used_name, first_name, birth_place
+    reasons = models.JSONField("motifs", default=list)
+    status = models.CharField(
+        "décision", max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    created_at = models.DateTimeField("signalée le", default=timezone.now)
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="décidée par",
+    )
+    # after a merge (the merged person is deleted): which id was kept, which one merged
+    kept_id = models.BigIntegerField("fiche conservée", null=True, blank=True)
+    merged_id = models.BigIntegerField("fiche fusionnée", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "doublon possible"
+        verbose_name_plural = "doublons possibles"
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="people_duplicate_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"Doublon possible n° {self.pk}"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [DUPLICATE_REASONS.get(code, code) for code in self.reasons]

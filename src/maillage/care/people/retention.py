@@ -15,8 +15,8 @@ Each care app registers three plain functions:
 A Person is anonymised by :func:`anonymise_expired` once created before the cutoff and no
 longer *referenced*: a row of another model that points to it keeps it while that row's
 ``anonymised_at`` is null (models referring to people carry that field); rows of a model
-without ``anonymised_at`` keep it as long as they exist. Consents belong to the person and do
-not keep it.
+without ``anonymised_at`` keep it as long as they exist. Consents and possible-duplicate
+pairs belong to the person and do not keep it.
 
 The retention period is ``MAILLAGE_CARE_RETENTION_MONTHS`` (default 12). The worker runs
 :func:`anonymise_expired` daily (:mod:`maillage.care.people.tasks`).
@@ -33,7 +33,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from maillage.care.people import audit
-from maillage.care.people.models import Consent, Person
+from maillage.care.people.models import Consent, Person, PossibleDuplicate
 
 DEFAULT_RETENTION_MONTHS = 12
 
@@ -103,7 +103,7 @@ def _referencing() -> list[tuple[type[models.Model], str, bool]]:
         if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
             continue
         model = rel.related_model
-        if model is Consent:
+        if model in (Consent, PossibleDuplicate):  # the person's own, not a reference
             continue
         has_flag = any(f.name == "anonymised_at" for f in model._meta.concrete_fields)
         found.append((model, rel.field.name, has_flag))

@@ -21,6 +21,7 @@ from maillage.care.people.models import (
     ConsentPurpose,
     Person,
     e164_phone,
+    normalise_name,
 )
 from maillage.care.people.permissions import can_access
 
@@ -62,7 +63,9 @@ def normalise_traits(traits: dict[str, Any]) -> dict[str, Any]:
 
 def create_person(user: Any, purpose: str, **traits: Any) -> Person:
     """A new Person (identity provisional unless said otherwise), validated then saved and
-    audited; ValueError with French sentences on bad traits (nothing written)."""
+    audited; ValueError with French sentences on bad traits (nothing written). It never looks
+    for the same person already known: for traits a person gives (a booking, a register's
+    entry), use :func:`maillage.care.people.identity.get_or_create_person`."""
     unknown = set(traits) - set(IDENTITY_FIELDS)
     if unknown:
         raise TypeError(f"unknown person fields: {sorted(unknown)}")
@@ -120,13 +123,17 @@ def find_persons(
     phone: str = "",
     limit: int = 20,
 ) -> list[Person]:
-    """People matching what a caller says (birth name prefix, birth date, phone), among those
+    """People matching what a caller says (birth name prefix, compared normalised: case,
+    accents, hyphens, apostrophes and spaces do not count; birth date; phone), among those
     ``user`` may see; one audit event lists the ids shown."""
     people = Person.objects.filter(anonymised_at__isnull=True)
     if not (birth_name or birth_date or phone):
         return []
-    if birth_name:
-        people = people.filter(birth_name__istartswith=" ".join(birth_name.split()))
+    if birth_name:  # the normalised key: "Le Gall", "le-gall" and "LÉGALL" find "LE GALL"
+        key = normalise_name(birth_name)
+        if not key:
+            return []
+        people = people.filter(match_key__startswith=key)
     if birth_date:
         people = people.filter(birth_date=birth_date)
     if phone:

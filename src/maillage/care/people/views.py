@@ -156,3 +156,68 @@ def erase_view(request: HttpRequest, pk: int) -> HttpResponse:
         erase(person, request.user)
         return render(request, "people/erased.html", {"person_id": person.pk})
     return render(request, "people/erase.html", {"person_id": person.pk})
+
+
+# --- identity vigilance: possible duplicates reviewed by the staff who see both persons -------
+
+REVIEW_ROLES = (Role.OPERATOR, Role.NURSE, Role.ADMINISTRATOR)
+
+
+@require_http_methods(["GET"])
+@personal_data_required(roles=REVIEW_ROLES)
+def duplicates_view(request: HttpRequest) -> HttpResponse:
+    """The open possible duplicates whose two persons the user may see (audited list)."""
+    from maillage.care.people.identity import open_pairs
+
+    return render(request, "people/duplicates.html", {"pairs": open_pairs(request.user)})
+
+
+@require_http_methods(["GET", "POST"])
+@personal_data_required(roles=REVIEW_ROLES)
+def duplicate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: both identities side by side (audited reads); POST ``decision=merge`` with
+    ``keep=<id>``, or ``decision=different``."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from maillage.care.people import identity
+    from maillage.care.people.models import PossibleDuplicate
+
+    refused = {"message": "Vous ne pouvez pas voir ces deux personnes."}
+    try:
+        pair = identity.get_pair(request.user, pk)
+    except PossibleDuplicate.DoesNotExist:
+        raise Http404("doublon inconnu") from None
+    except PermissionDenied:
+        return render(request, "people/forbidden.html", refused, status=403)
+    error = ""
+    if request.method == "POST":
+        decision = request.POST.get("decision", "")
+        try:
+            if decision == "merge":
+                keep = request.POST.get("keep", "")
+                if not keep.isdigit():
+                    raise identity.MergeError("Choisissez la fiche à conserver.")
+                kept = identity.merge(request.user, pair.pk, int(keep))
+                return redirect(f"{reverse('people:duplicates')}?fusion={kept.pk}")
+            if decision == "different":
+                identity.mark_different(request.user, pair.pk)
+                return redirect(f"{reverse('people:duplicates')}?differentes={pair.pk}")
+            error = "Choisissez « fusionner » ou « personnes différentes »."
+        except PermissionDenied:
+            return render(request, "people/forbidden.html", refused, status=403)
+        except identity.MergeError as exc:
+            error = str(exc)
+    open_ = pair.status == PossibleDuplicate.Status.OPEN and pair.first and pair.second
+    return render(
+        request,
+        "people/duplicate.html",
+        {
+            "pair": pair,
+            "open": open_,
+            "persons": [pair.first, pair.second],
+            "keepable": [p.pk for p in identity.keepable(pair)] if open_ else [],
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

@@ -1,6 +1,7 @@
 """What scheduling tells :mod:`maillage.care.people` about its personal data: who may open a
 booking (object-level rules), how bookings expire (retention), and a person's bookings for an
-access or erasure request. Registered by the app's ``ready``.
+access or erasure request, and how its bookings follow an identity merge. Registered by the
+app's ``ready``.
 
 Rules: an operator or a nurse opens the bookings of the sites they serve (``Site.staff``); a
 GP those addressed to them (``Booking.gp``, or the visit's médecin relais ``Visit.relay``, is
@@ -20,7 +21,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 
 from maillage.accounts.models import Role
-from maillage.care.people import permissions, retention
+from maillage.care.people import identity, permissions, retention
 from maillage.care.people.models import Person
 from maillage.care.scheduling.models import Booking, Visit
 
@@ -160,6 +161,12 @@ def erase_visits(person: Person) -> int:
     return Visit.objects.filter(booking__person=person).update(note="")
 
 
+def merge_bookings(kept: Person, duplicate: Person) -> int:
+    """Identity merge: the duplicate's bookings (and so their visits) become the kept
+    person's."""
+    return Booking.objects.filter(person=duplicate).update(person=kept)
+
+
 def register() -> None:
     permissions.register(Visit, visit_rule)
     retention.register(anonymise_visits)
@@ -170,3 +177,4 @@ def register() -> None:
     retention.register(anonymise_bookings)
     retention.register_access("scheduling", person_bookings)
     retention.register_erase(erase_bookings)
+    identity.register_merge(merge_bookings)

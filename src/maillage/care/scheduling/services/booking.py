@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from maillage.accounts.models import Role
 from maillage.accounts.permissions import can, role_of
-from maillage.care.people import audit
+from maillage.care.people import audit, identity
 from maillage.care.people.models import (
     Consent,
     ConsentChannel,
@@ -277,10 +277,8 @@ def book(
             else set()
         )
         slot.booked = len(taken) + 1
-        events = []
         if person.pk is None:
-            person.save(force_insert=True)
-            events.append(audit.event(user, "create", person, PURPOSE, channel=channel))
+            person = identity.get_or_create_person(person, user, PURPOSE, channel=channel)
         booking = None
         for seat in (s for s in range(slot.capacity) if s not in taken):
             candidate = Booking(
@@ -309,12 +307,9 @@ def book(
                 ),
                 recorded_by=user if getattr(user, "is_authenticated", False) else None,
             )  # fmt: skip
-        events.append(
-            audit.event(
-                user, "create", booking, PURPOSE, channel=channel, slot=slot.pk, seat=booking.seat
-            )
+        audit.record(
+            user, "create", booking, PURPOSE, channel=channel, slot=slot.pk, seat=booking.seat
         )
-        audit.record_events(events)
     return BookingResult(booking, token)
 
 

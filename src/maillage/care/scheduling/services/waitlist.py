@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from maillage.care.people import audit, permissions, retention
+from maillage.care.people import audit, identity, permissions, retention
 from maillage.care.people.models import Person
 from maillage.care.scheduling.models import Site, Slot, SlotType
 from maillage.care.scheduling.models_booking import (
@@ -73,8 +73,7 @@ def join(
         raise BookingError("Le motif doit tenir en une ligne (500 caractères au plus).")
     with transaction.atomic():
         if person.pk is None:
-            person.save()
-            audit.record(user, "create", person, PURPOSE, channel=channel)
+            person = identity.get_or_create_person(person, user, PURPOSE, channel=channel)
         entry = WaitlistEntry.objects.create(
             site=site, person=person, from_date=from_date, until_date=until_date,
             weekdays="".join(sorted(weekdays)), reason=reason, has_gp=has_gp, channel=channel,
@@ -249,9 +248,15 @@ def erase_entries(person: Person) -> int:
     )
 
 
+def merge_entries(kept: Person, duplicate: Person) -> int:
+    """Identity merge: the duplicate's waiting-list entries become the kept person's."""
+    return WaitlistEntry.objects.filter(person=duplicate).update(person=kept)
+
+
 def register() -> None:
     permissions.register(WaitlistEntry, entry_rule)
     permissions.register_person_rule(person_rule)
     retention.register(anonymise_entries)
     retention.register_access("waitlist", person_entries)
     retention.register_erase(erase_entries)
+    identity.register_merge(merge_entries)
