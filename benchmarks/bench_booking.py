@@ -55,7 +55,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _person_traits(i: int) -> tuple[str, str]:
+    """A family name and a birth date per booking, as varied as real callers' (the identity
+    matching of care.people looks for people with the same birth date and a similar name)."""
+    import datetime as dt
+    import hashlib
+
+    letters = hashlib.sha256(str(i).encode()).digest()
+    family = "".join(chr(65 + b % 26) for b in letters[:9])
+    born = dt.date(1930, 1, 1) + dt.timedelta(days=(i * 7919) % 30000)
+    return family, born.isoformat()
+
+
 def _body(slot_id: int, i: int) -> bytes:
+    family, born = _person_traits(i)
     return json.dumps(
         {
             "resourceType": "Appointment",
@@ -65,8 +78,8 @@ def _body(slot_id: int, i: int) -> bytes:
                 {
                     "resourceType": "Patient",
                     "id": "p",
-                    "name": [{"use": "official", "family": f"Banc{i}", "given": ["Paul"]}],
-                    "birthDate": "1970-05-06",
+                    "name": [{"use": "official", "family": family, "given": ["Paul"]}],
+                    "birthDate": born,
                     "gender": "male",
                     "telecom": [{"system": "phone", "value": f"01 99 00 {i % 10000:04d}"}],
                 }
