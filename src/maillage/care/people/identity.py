@@ -193,17 +193,27 @@ def _candidates(person: Person, found: models.QuerySet[Person]) -> list[Person]:
     return [p for p in found if p.anonymised_at is None and p.synthetic == person.synthetic]
 
 
-def exact_match(person: Person) -> Person | None:
+def exact_match(person: Person, nearby: list[Person] | None = None) -> Person | None:
     """The existing Person with the same match key, birth date and sex (the highest identity
-    status, then the oldest, if several), or None. One indexed lookup."""
+    status, then the oldest, if several), or None. One indexed lookup, or none when
+    ``nearby`` (the persons of the same birth date and sex, :func:`_nearby`) holds them all."""
     if not person.match_key or person.birth_date is None:
         return None
-    found = _candidates(
-        person,
-        Person.objects.filter(
-            match_key=person.match_key, birth_date=person.birth_date, sex=person.sex
-        ).exclude(pk=person.pk)[:20],
-    )
+    if nearby is not None and len(nearby) < NEARBY_LIMIT:
+        found = [
+            p
+            for p in nearby
+            if p.match_key == person.match_key
+            and p.birth_date == person.birth_date
+            and p.pk != person.pk
+        ]
+    else:
+        found = _candidates(
+            person,
+            Person.objects.filter(
+                match_key=person.match_key, birth_date=person.birth_date, sex=person.sex
+            ).exclude(pk=person.pk)[:20],
+        )
     found = [
         p
         for p in found
@@ -218,15 +228,30 @@ def exact_match(person: Person) -> Person | None:
     return min(found, key=lambda p: (-STATUS_RANK.get(p.identity_status, 0), p.pk))
 
 
-def near_matches(person: Person, limit: int = 10) -> list[tuple[Person, list[str]]]:
-    """Existing persons that may be ``person`` (with the reasons), by an indexed lookup on
-    (birth date or its inversion, sex)."""
+NEARBY_LIMIT = 200
+
+
+def _nearby(person: Person) -> list[Person]:
+    """The live persons born the same day (or on its day/month inversion), of the same sex:
+    the exact and the near matches are among them (one indexed lookup)."""
     days = [d for d in (person.birth_date, _swapped(person.birth_date)) if d is not None]
     if not days:
         return []
+    found = Person.objects.filter(birth_date__in=days, sex=person.sex)
+    if person.pk is not None:
+        found = found.exclude(pk=person.pk)
+    return _candidates(person, found.order_by("pk")[:NEARBY_LIMIT])
+
+
+def near_matches(
+    person: Person, limit: int = 10, nearby: list[Person] | None = None
+) -> list[tuple[Person, list[str]]]:
+    """Existing persons that may be ``person`` (with the reasons), among ``nearby`` (by
+    default :func:`_nearby`'s indexed lookup on birth date or its inversion, and sex)."""
     out = []
-    found = Person.objects.filter(birth_date__in=days, sex=person.sex).exclude(pk=person.pk)
-    for other in _candidates(person, found.order_by("pk")[:200]):
+    for other in _nearby(person) if nearby is None else nearby:
+        if other.pk == person.pk:
+            continue
         reasons = near_reasons(person, other)
         if reasons:
             out.append((other, reasons))
@@ -263,8 +288,10 @@ def get_or_create_person(person: Person, user: Any, purpose: str, **details: Any
     if person.pk is not None:
         return person
     person.match_key = person.compute_match_key()
-    with transaction.atomic():
-        existing = exact_match(person)
+    # inside the caller's transaction (no savepoint of its own: an error here ends the caller's)
+    with transaction.atomic(savepoint=False):
+        nearby = _nearby(person)
+        existing = exact_match(person, nearby)
         if existing is not None:
             existing = Person.objects.select_for_update().get(pk=existing.pk)
             changed = better_contact(existing, person, user)
@@ -286,7 +313,7 @@ def get_or_create_person(person: Person, user: Any, purpose: str, **details: Any
             return existing
         person.save()
         audit.record(user, "create", person, purpose, **details)
-        for other, reasons in near_matches(person):
+        for other, reasons in near_matches(person, nearby=nearby):
             first, second = (other, person) if other.pk < person.pk else (person, other)
             pair, created = PossibleDuplicate.objects.get_or_create(
                 first=first, second=second, defaults={"reasons": reasons}
