@@ -27,8 +27,7 @@ from maillage.directory.models import (
     PractitionerRole,
 )
 from maillage.opendata import read_annuaire_bundle
-from maillage.opendata.fhir import FINESS_SYSTEM, RPPS_SYSTEM
-from maillage.opendata.nomenclatures import PROFESSION_SYSTEM
+from maillage.opendata.nomenclatures import FINESS_SYSTEM, PROFESSION_SYSTEM, RPPS_SYSTEM
 from maillage.territory.services import resolve
 
 pytestmark = pytest.mark.django_db

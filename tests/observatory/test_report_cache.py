@@ -46,3 +46,31 @@ def test_report_files_reuse_the_figures_of_the_data_version(
     assert len(computed) == 2
     builds = list((export_root / "diagnostic").glob(f"{territory.slug}-*.json"))
     assert len(builds) == 1  # the figures of the old data version are removed
+
+
+def test_a_cold_report_lays_its_pdf_out_in_a_helper_process(
+    demo_db, export_root, tmp_path, monkeypatch
+):
+    from maillage.observatory.report import pdf as report_pdf
+
+    def not_here(html: str) -> bytes:
+        raise AssertionError("the PDF must be laid out by the helper process")
+
+    monkeypatch.setattr(report_pdf, "html_to_pdf", not_here)  # this process only
+    territory = resolve(EPCI)
+    paths = reports.write_reports(territory, None, tmp_path / "a", ["pdf", "html"])
+    assert [p.suffix for p in paths] == [".pdf", ".html"]
+    assert paths[0].read_bytes().startswith(b"%PDF") and paths[0].stat().st_size > 20_000
+    assert reports._pdf_helpers == {}  # collected and ended
+
+    # A helper that fails: the PDF is laid out in this process instead.
+    monkeypatch.undo()
+    shutil.rmtree(export_root / "report")
+
+    def failing(self) -> bytes:
+        raise RuntimeError("helper lost")
+
+    monkeypatch.setattr(report_pdf.PdfProcess, "result", failing)
+    paths = reports.write_reports(territory, None, tmp_path / "b", ["pdf"])
+    assert paths[0].read_bytes().startswith(b"%PDF")
+    assert reports._pdf_helpers == {}

@@ -213,9 +213,9 @@ def test_figures_text_is_escaped(epci):
 
 
 def test_pdf_fetcher_serves_data_urls_only():
-    from maillage.observatory.report import _offline_fetcher
+    from maillage.observatory.report.pdf import offline_fetcher
 
-    fetcher = _offline_fetcher()
+    fetcher = offline_fetcher()
     fetch = getattr(fetcher, "fetch", fetcher)
     for url in ("file:///etc/passwd", "http://example.org/x.png", "https://example.org/"):
         with pytest.raises(ValueError):
@@ -280,6 +280,28 @@ def _pdf_page_count(data: bytes) -> int:
 def test_pdf(pdf):
     assert pdf.startswith(b"%PDF")
     assert _pdf_page_count(pdf) >= 3
+
+
+def test_pdf_helper_process_lays_out_the_same_pdf(epci, pdf):
+    from maillage.observatory.report.pdf import PdfProcess
+
+    figures, shapes = epci
+    helper = PdfProcess()
+    try:
+        helper.send(render_html(figures, shapes, for_print=True))
+        made = helper.result()
+    finally:
+        helper.close()
+    texts = [[p.extract_text() for p in PdfReader(io.BytesIO(d)).pages] for d in (made, pdf)]
+    assert texts[0] == texts[1]
+
+    lost = PdfProcess()
+    lost._process.kill()  # dies before its document: no PDF, a clear error
+    lost._process.wait()
+    lost.send("<p>trop tard</p>")
+    with pytest.raises(RuntimeError, match="PDF helper failed"):
+        lost.result()
+    lost.close()
 
 
 def test_pdf_abridges_the_communes_table_of_large_territories():

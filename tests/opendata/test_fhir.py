@@ -10,7 +10,7 @@ import pytest
 
 from maillage.opendata import fhir
 from maillage.opendata.errors import DataFormatError
-from maillage.opendata.nomenclatures import PROFESSION_SYSTEM, SPECIALTY_SYSTEM
+from maillage.opendata.nomenclatures import PROFESSION_SYSTEM, PROFILES, SPECIALTY_SYSTEM
 
 from .conftest import FIXTURES, check_error
 
@@ -42,7 +42,7 @@ def test_fixture_is_shaped_like_the_api(bundle):
     for entry in bundle["entry"]:
         resource = entry["resource"]
         assert entry["fullUrl"].startswith("https://gateway.api.esante.gouv.fr/fhir/v2/")
-        assert fhir.PROFILES[resource["resourceType"]][0] in resource["meta"]["profile"]
+        assert PROFILES[resource["resourceType"]][0] in resource["meta"]["profile"]
         assert entry["search"]["mode"] in ("match", "include")
 
 

@@ -16,61 +16,61 @@ notebook, on one CPTS or on all 34,746 communes of metropolitan France.
   population beyond a time, comparisons with reference territories.
 
 Methods, parameters and conventions are explained in ``docs/analytics.md``.
+
+The names below are loaded on first use (PEP 562): importing one submodule, e.g.
+:mod:`~maillage.analytics.age_bands` from the care models at Django's start-up, must not import
+numpy, pandas and scipy with the whole package.
 """
 
-from maillage.analytics.accessibility import (
-    DEFAULT_GP_WEIGHTS,
-    aggregate,
-    check_weights,
-    e2sfca,
-    format_weights,
-    parse_weights,
-    standardised_population,
-    step_weights,
-    weighted_mean,
-)
-from maillage.analytics.indicators import (
-    DEFAULT_TIME_THRESHOLDS,
-    ages_from_birth_years,
-    compare,
-    density_per_10k,
-    mean_time,
-    population_beyond,
-    share_aged,
-    shares_aged,
-)
-from maillage.analytics.roads import HIGHWAY_SPEEDS_KMH, RoadGraph
-from maillage.analytics.travel import (
-    CostMatrix,
-    TravelModel,
-    costs_from_table,
-    intra_minutes_from_area,
-    model_costs,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_GP_WEIGHTS",
-    "DEFAULT_TIME_THRESHOLDS",
-    "HIGHWAY_SPEEDS_KMH",
-    "CostMatrix",
-    "RoadGraph",
-    "TravelModel",
-    "ages_from_birth_years",
-    "aggregate",
-    "check_weights",
-    "compare",
-    "costs_from_table",
-    "density_per_10k",
-    "e2sfca",
-    "format_weights",
-    "intra_minutes_from_area",
-    "mean_time",
-    "model_costs",
-    "parse_weights",
-    "population_beyond",
-    "share_aged",
-    "shares_aged",
-    "standardised_population",
-    "step_weights",
-    "weighted_mean",
-]
+import importlib
+from typing import Any
+
+#: Where each public name lives.
+_SOURCES = {
+    "accessibility": (
+        "DEFAULT_GP_WEIGHTS",
+        "aggregate",
+        "check_weights",
+        "e2sfca",
+        "format_weights",
+        "parse_weights",
+        "standardised_population",
+        "step_weights",
+        "weighted_mean",
+    ),
+    "indicators": (
+        "DEFAULT_TIME_THRESHOLDS",
+        "ages_from_birth_years",
+        "compare",
+        "density_per_10k",
+        "mean_time",
+        "population_beyond",
+        "share_aged",
+        "shares_aged",
+    ),
+    "roads": ("HIGHWAY_SPEEDS_KMH", "RoadGraph"),
+    "travel": (
+        "CostMatrix",
+        "TravelModel",
+        "costs_from_table",
+        "intra_minutes_from_area",
+        "model_costs",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])

@@ -23,19 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-TIMEZONE = "Europe/Paris"
+from maillage.analytics.age_bands import AGE_BANDS, age_band
 
-#: Age bands of the activity tables: INSEE's 15-year bands with children apart, the bands the
-#: care apps keep once a person's data is anonymised (``maillage.care.people``).
-AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-5", 0, 5),
-    ("6-14", 6, 14),
-    ("15-29", 15, 29),
-    ("30-44", 30, 44),
-    ("45-59", 45, 59),
-    ("60-74", 60, 74),
-    ("75+", 75, None),
-)
+TIMEZONE = "Europe/Paris"
 
 #: Booking statuses understood here (the scheduling app's own values).
 HONOURED = "honoured"
@@ -63,16 +53,6 @@ MONTHLY_COLUMNS = (
     "share_without_gp",
     *(band for band, _, _ in AGE_BANDS),
 )
-
-
-def age_band(age: float | None) -> str | None:
-    """The band of :data:`AGE_BANDS` an age falls in (``None`` for an unknown or younger age)."""
-    if age is None or (isinstance(age, float) and np.isnan(age)):
-        return None
-    for label, low, high in AGE_BANDS:
-        if age >= low and (high is None or age <= high):
-            return label
-    return None
 
 
 def _local(values: pd.Series) -> pd.Series:

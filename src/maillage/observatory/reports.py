@@ -7,10 +7,11 @@ the data folder, then served (web) or copied (``maillage report``) from there.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maillage.exports.cache import Export, Progress
 from maillage.territory.models import Territory
@@ -21,6 +22,11 @@ from maillage.territory.services import (
     spec_of,
     stamp_of,
 )
+
+if TYPE_CHECKING:
+    from maillage.observatory.report.pdf import PdfProcess
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("html", "pdf", "xlsx")
 CONTENT_TYPES = {
@@ -145,14 +151,53 @@ def _version() -> str:
 
 def build_report(params: Mapping[str, Any], path: Path, progress: Progress) -> None:
     """Builder of :func:`report_export` (runs in a task, or inline for small territories)."""
+    fmt = params["format"]
+    helper = _pdf_helpers.pop(_helper_key(params), None) if fmt == "pdf" else None
+    if helper is not None:  # started by write_reports: its PDF is being laid out already
+        progress(0.4, "Mise en forme : le PDF…")
+        try:
+            path.write_bytes(helper.result())
+            return
+        except RuntimeError:
+            log.exception("the PDF helper failed: the PDF is laid out in this process")
+        finally:
+            helper.close()
     territory = resolve(params["territory"])
     progress(0.05, "Calcul des indicateurs du territoire…")
     figures = _figures(params, territory)
-    label = {"html": "la page", "pdf": "le PDF", "xlsx": "le classeur"}[params["format"]]
+    label = {"html": "la page", "pdf": "le PDF", "xlsx": "le classeur"}[fmt]
     progress(0.4, f"Mise en forme : {label}…")
-    fmt = params["format"]
     shapes = _shapes(params, territory) if fmt in ("html", "pdf") else None
     path.write_bytes(render(territory, figures, fmt, shapes))
+
+
+# PDFs being laid out by a helper process (report.pdf.PdfProcess) that write_reports started,
+# by their parameters and data version: build_report collects them.
+_pdf_helpers: dict[tuple[str, str], PdfProcess] = {}
+
+
+def _helper_key(params: Mapping[str, Any]) -> tuple[str, str]:
+    return json.dumps(params, sort_keys=True), _version()
+
+
+def _start_pdf(territory: Territory | ResolvedTerritory, export: Export) -> tuple[str, str]:
+    """Start laying out ``export``'s PDF in a helper process; returns its key in _pdf_helpers.
+
+    The helper is started first (it imports WeasyPrint meanwhile), then given the print HTML.
+    """
+    from maillage.observatory.report import render_html
+    from maillage.observatory.report.pdf import PdfProcess
+
+    helper = PdfProcess()
+    try:
+        figures = _figures(export.params, territory)
+        helper.send(render_html(figures, _shapes(export.params, territory), for_print=True))
+    except BaseException:
+        helper.close()
+        raise
+    key = _helper_key(export.params)
+    _pdf_helpers[key] = helper
+    return key
 
 
 def write_reports(
@@ -172,12 +217,22 @@ def write_reports(
         params = exports[0].params
         _last_figures = ((params["territory"], params["territory_updated"], _version()), figures)
     output.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for export in exports:
-        source = build_or_wait(export)
-        path = output / f"diagnostic-{territory.slug}.{export.ext}"
-        tmp = path.with_suffix(path.suffix + ".part")
-        shutil.copyfile(source, tmp)
-        tmp.replace(path)  # never leave a half-written report behind
-        paths.append(path)
-    return paths
+    # A PDF to build is laid out by a helper process while this one builds the other files
+    # (the PDF is most of a cold report's time): it is started now and collected last.
+    to_lay_out = {e.key: e for e in exports if e.ext == "pdf" and not e.path.exists()}
+    started = [_start_pdf(territory, export) for export in to_lay_out.values()]
+    paths: dict[str, Path] = {}
+    try:
+        for export in sorted(exports, key=lambda e: e.ext == "pdf"):
+            source = build_or_wait(export)
+            path = output / f"diagnostic-{territory.slug}.{export.ext}"
+            tmp = path.with_suffix(path.suffix + ".part")
+            shutil.copyfile(source, tmp)
+            tmp.replace(path)  # never leave a half-written report behind
+            paths[export.ext] = path
+    finally:
+        for key in started:  # not collected (another process built that PDF, or an error)
+            helper = _pdf_helpers.pop(key, None)
+            if helper is not None:
+                helper.close()
+    return [paths[export.ext] for export in exports]

@@ -40,32 +40,15 @@ from typing import Any
 import pandas as pd
 
 from ._validate import FINESS_CODE, JsonLocator, PathLike, json_found, load_json
-
-IDNPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
-IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
-RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
-FINESS_SYSTEM = "https://finess.esante.gouv.fr"
-SIRENE_SYSTEM = "https://sirene.fr"
-RPPS_SYSTEMS = frozenset({RPPS_SYSTEM, "http://rpps.esante.gouv.fr", "http://rpps.fr"})
-FINESS_SYSTEMS = frozenset(
-    {FINESS_SYSTEM, "http://finess.esante.gouv.fr", "http://finess.sante.gouv.fr"}
+from .nomenclatures import (
+    ADDRESS_INSEE_CODE_EXTENSION,
+    FINESS_SYSTEMS,
+    IDNPS_SYSTEM,
+    IDNST_SYSTEM,
+    RPPS_SYSTEM,
+    RPPS_SYSTEMS,
+    SIRENE_SYSTEMS,
 )
-SIRENE_SYSTEMS = frozenset({SIRENE_SYSTEM, "http://sirene.fr"})
-IDENTIFIER_TYPE_SYSTEM = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
-ADDRESS_INSEE_CODE_EXTENSION = (
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
-)
-
-#: meta.profile of the ANS public-data ("DP") and restricted-data ("DR") profiles.
-PROFILE_BASE = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition"
-PROFILES = {
-    "Practitioner": (f"{PROFILE_BASE}/as-dp-practitioner", f"{PROFILE_BASE}/as-dr-practitioner"),
-    "PractitionerRole": (
-        f"{PROFILE_BASE}/as-dp-practitionerrole",
-        f"{PROFILE_BASE}/as-dr-practitionerrole",
-    ),
-    "Organization": (f"{PROFILE_BASE}/as-dp-organization", f"{PROFILE_BASE}/as-dr-organization"),
-}
 
 BUNDLE_TYPES = frozenset({"searchset", "collection"})
 

@@ -26,14 +26,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from maillage.analytics import care_activity
+from maillage.analytics import age_bands
 from maillage.care.people.crypto import EncryptedTextField
 
 
 def age_band(age: int) -> str:
     """The statistics band of an age in whole years ("30-44", "75+"): the bands of the activity
-    tables (:data:`maillage.analytics.care_activity.AGE_BANDS`), kept after anonymisation."""
-    label = care_activity.age_band(age)
+    tables (:data:`maillage.analytics.age_bands.AGE_BANDS`), kept after anonymisation."""
+    label = age_bands.age_band(age)
     if label is None:
         raise ValueError(f"âge invalide : {age}")
     return label

@@ -45,24 +45,22 @@ from maillage.directory.models import (
     PractitionerRole,
     StructureKind,
 )
-from maillage.opendata.fhir import (
+from maillage.opendata.nomenclatures import (
+    ACTIVITY_KIND_SYSTEM,
     ADDRESS_INSEE_CODE_EXTENSION,
+    COMMUNE_SYSTEM,
+    FINESS_CATEGORY_SYSTEM,
     FINESS_SYSTEM,
     IDENTIFIER_TYPE_SYSTEM,
     IDNPS_SYSTEM,
     IDNST_SYSTEM,
-    PROFILE_BASE,
-    RPPS_SYSTEM,
-    SIRENE_SYSTEM,
-)
-from maillage.opendata.nomenclatures import (
-    ACTIVITY_KIND_SYSTEM,
-    COMMUNE_SYSTEM,
-    FINESS_CATEGORY_SYSTEM,
     MODE_SYSTEM,
     MODES,
     PROFESSION_SYSTEM,
     PROFESSIONS,
+    PROFILE_BASE,
+    RPPS_SYSTEM,
+    SIRENE_SYSTEM,
     SPECIALTIES,
     SPECIALTY_SYSTEM,
 )

@@ -31,14 +31,15 @@ from django.http import HttpRequest, HttpResponse
 from maillage import __version__ as maillage_version
 from maillage.accounts.permissions import audit, can
 from maillage.directory.fhir import resources as fhir
-from maillage.opendata.fhir import (
+from maillage.opendata.nomenclatures import (
     FINESS_SYSTEMS,
     IDNPS_SYSTEM,
     IDNST_SYSTEM,
+    PROFESSION_SYSTEM,
     RPPS_SYSTEMS,
     SIRENE_SYSTEMS,
+    SPECIALTY_SYSTEM,
 )
-from maillage.opendata.nomenclatures import PROFESSION_SYSTEM, SPECIALTY_SYSTEM
 from maillage.territory.services import UnknownTerritory, resolve
 
 DEFAULT_COUNT = 20

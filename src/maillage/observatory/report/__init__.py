@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from maillage.observatory.report.context import build_context
-from maillage.observatory.report.xlsx import render_xlsx
 
 __all__ = ["build_context", "render_html", "render_pdf", "render_xlsx"]
 
@@ -37,37 +36,16 @@ def render_html(
 
 
 def render_pdf(figures: Mapping[str, Any], shapes: Mapping[str, Mapping]) -> bytes:
-    """The report as an A4 PDF, laid out by WeasyPrint from :func:`render_html`.
+    """The report as an A4 PDF, laid out by WeasyPrint (in this process) from
+    :func:`render_html` ``for_print`` (see :mod:`~maillage.observatory.report.pdf`)."""
+    from maillage.observatory.report.pdf import html_to_pdf
 
-    WeasyPrint is given a URL fetcher that refuses everything but ``data:`` URLs: the print HTML
-    references only its own maps, and a report built from untrusted figures (a territory name, a
-    source label) must not be able to make the server fetch a URL or read a local file.
-    """
-    import weasyprint
-
-    html = render_html(figures, shapes, for_print=True)
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_offline_fetcher())
-    return document.write_pdf()
+    return html_to_pdf(render_html(figures, shapes, for_print=True))
 
 
-def _offline_fetcher() -> Any:
-    """A WeasyPrint URL fetcher that serves ``data:`` URLs (the print maps) and nothing else."""
-    try:
-        from weasyprint.urls import URLFetcher
-    except ImportError:  # WeasyPrint < 66: fetchers are plain callables
-        from weasyprint import default_url_fetcher
+def render_xlsx(figures: Mapping[str, Any]) -> bytes:
+    """The report's figures as an XLSX workbook (see :mod:`~maillage.observatory.report.xlsx`;
+    imported on use: openpyxl loads numpy, which the HTML and the PDF do not need)."""
+    from maillage.observatory.report import xlsx
 
-        def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
-            if url.startswith("data:"):
-                return default_url_fetcher(url, *args, **kwargs)
-            raise ValueError(f"maillage reports fetch no resource (refused {url[:80]!r})")
-
-        return fetch
-
-    class OfflineFetcher(URLFetcher):
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            raise ValueError(f"maillage reports fetch no resource (refused {url[:80]!r})")
-
-    return OfflineFetcher(allowed_protocols=("data",))
+    return xlsx.render_xlsx(figures)
