@@ -66,6 +66,25 @@ def create_person(user: Any, purpose: str, **traits: Any) -> Person:
     audited; ValueError with French sentences on bad traits (nothing written). It never looks
     for the same person already known: for traits a person gives (a booking, a register's
     entry), use :func:`maillage.care.people.identity.get_or_create_person`."""
+    person = _validated(traits)
+    with transaction.atomic():
+        person.save()
+        audit.record(user, "create", person, purpose)
+    return person
+
+
+def find_or_create_person(user: Any, purpose: str, **traits: Any) -> Person:
+    """The Person these traits describe: validated as by :func:`create_person`, then the same
+    person already known reused, or a new one saved (a near match flagged for review), by
+    :func:`maillage.care.people.identity.get_or_create_person`."""
+    from maillage.care.people.identity import get_or_create_person
+
+    person = _validated(traits)
+    with transaction.atomic():
+        return get_or_create_person(person, user, purpose)
+
+
+def _validated(traits: dict[str, Any]) -> Person:
     unknown = set(traits) - set(IDENTITY_FIELDS)
     if unknown:
         raise TypeError(f"unknown person fields: {sorted(unknown)}")
@@ -74,9 +93,6 @@ def create_person(user: Any, purpose: str, **traits: Any) -> Person:
         person.full_clean()
     except ValidationError as exc:
         raise ValueError(_messages(exc)) from None
-    with transaction.atomic():
-        person.save()
-        audit.record(user, "create", person, purpose)
     return person
 
 

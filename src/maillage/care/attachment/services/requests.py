@@ -29,7 +29,7 @@ from maillage.care.people import audit
 from maillage.care.people.models import ConsentChannel, ConsentPurpose, Person
 from maillage.care.people.permissions import can_access
 from maillage.care.people.services import (
-    create_person,
+    find_or_create_person,
     has_consent,
     normalise_traits,
     record_consent,
@@ -89,7 +89,7 @@ def _refuse_duplicate(traits: dict[str, Any]) -> None:
     try:
         same = normalise_traits(traits)
     except ValueError:
-        return  # create_person says what is wrong
+        return  # find_or_create_person says what is wrong
     live = AttachmentRequest.objects.filter(
         anonymised_at__isnull=True,
         person__birth_name=same.get("birth_name", ""),
@@ -127,7 +127,7 @@ def create_request(
     with transaction.atomic():
         _refuse_duplicate(traits)
         try:
-            person = create_person(
+            person = find_or_create_person(
                 user, PURPOSE, **traits, commune_id=commune_id, has_attending_doctor=False,
                 synthetic=synthetic,
             )  # fmt: skip
