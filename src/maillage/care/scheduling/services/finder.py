@@ -35,6 +35,7 @@ PROFESSIONS = {
     "chirurgien-dentiste": ("40", "SC"),
 }
 MAX_OPTIONS = 30
+_RELATED = ("schedule__site__commune", "schedule__site__location", "schedule__practitioner_role")
 _MODEL = TravelModel()
 
 
@@ -121,9 +122,7 @@ def find(
         booked__lt=F("capacity"),
         slot_type=SlotType.PUBLIC,
         schedule__active=True,  # the sites: active ones only, read by _sites_near
-    ).select_related(
-        "schedule__site__commune", "schedule__site__location", "schedule__practitioner_role"
-    )
+    ).select_related(*_RELATED)
     if teleconsultation is not None:
         slots = (
             slots.filter(schedule__mode=ConsultationMode.VR)
@@ -179,21 +178,28 @@ def _best(
             block.setdefault(minutes, []).append(pk)
             km[pk] = distance
             i += 1
-        minutes = Case(
-            *(When(schedule__site_id__in=ids, then=Value(m)) for m, ids in block.items()),
-            output_field=IntegerField(),
+        # the block's best ids sorted on narrow rows (its sites' minutes as a CASE when they
+        # differ), their slots and sites loaded by the same statement; the few rows are then
+        # ordered in Python (compiling the CASE a second time cost more than the sort)
+        chosen = slots.filter(schedule__site_id__in=list(km)).select_related(None)
+        if len(block) > 1:
+            chosen = chosen.annotate(
+                minutes=Case(
+                    *(When(schedule__site_id__in=ids, then=Value(m)) for m, ids in block.items()),
+                    output_field=IntegerField(),
+                )
+            ).order_by("minutes", "start", "pk")
+        else:
+            chosen = chosen.order_by("start", "pk")
+        chosen = chosen.values("pk")[: MAX_OPTIONS - len(best)]
+        minutes_of = {pk: m for m, ids in block.items() for pk in ids}
+        rows = Slot.objects.select_related(*_RELATED).filter(pk__in=chosen).order_by()
+        best.extend(
+            sorted(
+                (minutes_of[s.schedule.site_id], s.start, s.pk, km[s.schedule.site_id], s)
+                for s in rows
+            )
         )
-        # the block's best ids sorted on narrow rows, their slots and sites loaded by the same
-        # statement (sorting thousands of joined rows costs more than the sort itself)
-        chosen = (
-            slots.filter(schedule__site_id__in=list(km))
-            .select_related(None)
-            .annotate(minutes=minutes)
-            .order_by("minutes", "start", "pk")
-            .values("pk")[: MAX_OPTIONS - len(best)]
-        )
-        rows = slots.filter(pk__in=chosen).annotate(minutes=minutes).order_by("minutes", "start")
-        best.extend((s.minutes, s.start, s.pk, km[s.schedule.site_id], s) for s in rows)
     return best
 
 
