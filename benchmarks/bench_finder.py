@@ -6,7 +6,8 @@ On a throw-away database (a new SQLite file in a temporary data folder, migrated
 * the shipped COG is imported (communes with their centroids);
 * ``--sites`` unscheduled-care sites are spread over real communes, drawn in proportion to their
   population; a third of them have a directory Location a few hundred metres off the centroid
-  (the finder uses it before the commune's centroid); one schedule per site, one in ten a
+  (the finder uses it before the commune's centroid; the sites' copy of their coordinates is
+  filled by ``sync_coordinates``, as after any bulk write); one schedule per site, one in ten a
   teleconsultation schedule;
 * ``--slots`` free public slots (10-minute grid over the next 7 days) are inserted with bulk SQL
   (``executemany``; ``COPY`` on PostgreSQL), not model instances;
@@ -89,7 +90,7 @@ def _create(postgres: bool) -> tuple[Path, str | None, str | None]:
 def _populate(n_sites: int, n_slots: int, now: dt.datetime, seed: int) -> dict:
     from django.db import connection, transaction
 
-    from maillage.care.scheduling.models import Schedule, Site, SiteKind, Slot
+    from maillage.care.scheduling.models import Schedule, Site, SiteKind, Slot, sync_coordinates
     from maillage.directory.models import Location
     from maillage.territory.models import Commune
     from maillage.territory.services import import_geography
@@ -124,6 +125,8 @@ def _populate(n_sites: int, n_slots: int, now: dt.datetime, seed: int) -> dict:
             ),
             batch_size=2000,
         )  # fmt: skip
+        # bulk_create skips Site.save: the sites' copy of their coordinates in one UPDATE
+        sync_coordinates()
         schedules = Schedule.objects.bulk_create(
             (
                 Schedule(site=s, name="SNP", mode="VR" if i % 10 == 9 else "AMB", synthetic=True)

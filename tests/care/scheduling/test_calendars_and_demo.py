@@ -119,8 +119,13 @@ def test_generation_task_runs_and_reschedules_itself_once(demo_db):
 
     assert ensure_generation_scheduled() is True
     assert ensure_generation_scheduled() is False  # a restart does not start a second chain
+    from maillage.care.scheduling.models import Site
+
+    Site.objects.update(latitude=None, longitude=None)  # as after a bulk write
     result = generate_slots.call(reschedule=False)
     assert "créneaux" in result
+    # the daily run refreshed the sites' copy of their coordinates (the finder reads it)
+    assert not Site.objects.filter(commune__isnull=False, latitude__isnull=True).exists()
     assert DBTaskResult.objects.filter(status="READY").count() == 1
     later = next_run(dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC))  # 00:30 local on the 29th
     assert later.isoformat() == "2026-03-30T03:00:00+02:00"

@@ -160,3 +160,62 @@ def test_the_nearest_slots_are_found_behind_thousands_of_sooner_ones_elsewhere(d
     assert result.radius_km == 10 and result.tried_km == [10]
     assert [o.site.slug for o in result.options] == ["saint-dizier"] * 5
     assert [o.slot.start for o in result.options] == sorted(o.slot.start for o in result.options)
+
+
+def test_a_site_is_placed_at_its_location_else_its_commune_and_kept_in_sync(demo_db):
+    """The finder reads the sites' copy of their coordinates (indexed): the directory
+    Location's when it has both, else the commune's centroid, kept when either is saved or the
+    Location deleted, and refilled in one UPDATE after bulk writes."""
+    from maillage.care.scheduling.models import sync_coordinates
+    from maillage.directory.models import Location
+    from maillage.territory.models import Commune
+
+    joinville = Commune.objects.get(code=JOINVILLE)
+    saint_dizier = Commune.objects.get(code=SAINT_DIZIER)
+    site = practice("cabinet", JOINVILLE, 5)
+    site.refresh_from_db()
+    assert (site.latitude, site.longitude) == (joinville.latitude, joinville.longitude)
+    assert finder.find("Joinville", "24h", teleconsultation=False).radius_km == 10
+    assert (
+        finder.find("52100", "24h", teleconsultation=False).radius_km > 10
+    )  # Saint-Dizier is ~30 km away
+
+    # the practice is in fact in Saint-Dizier (its directory Location says so)
+    location = Location.objects.create(
+        name="Cabinet", commune_id=SAINT_DIZIER, synthetic=True,
+        latitude=saint_dizier.latitude + 0.001, longitude=saint_dizier.longitude,
+    )  # fmt: skip
+    site.location = location
+    site.save()
+    site.refresh_from_db()
+    assert site.latitude == saint_dizier.latitude + 0.001
+    assert finder.find("52100", "24h", teleconsultation=False).radius_km == 10
+    assert finder.find("Joinville", "24h", teleconsultation=False).radius_km > 10
+
+    # the Location moves (its save), then moves back through a bulk write (no save)
+    location.latitude = joinville.latitude
+    location.longitude = joinville.longitude
+    location.save()
+    site.refresh_from_db()
+    assert (site.latitude, site.longitude) == (joinville.latitude, joinville.longitude)
+    Location.objects.filter(pk=location.pk).update(
+        latitude=saint_dizier.latitude, longitude=saint_dizier.longitude
+    )  # a bulk write skips save: the daily run resyncs
+    assert sync_coordinates() >= 1
+    site.refresh_from_db()
+    assert site.latitude == saint_dizier.latitude
+    location.delete()
+    site.refresh_from_db()
+    assert site.location_id is None
+    assert (site.latitude, site.longitude) == (joinville.latitude, joinville.longitude)
+
+    # bulk_create skips save: nothing placed until sync_coordinates
+    [bulk] = Site.objects.bulk_create(
+        [Site(slug="bulk", name="Bulk", kind=SiteKind.UNSCHEDULED_CARE, commune_id=CHAUMONT)]
+    )
+    assert Site.objects.get(pk=bulk.pk).latitude is None
+    sync_coordinates(Site.objects.filter(pk=bulk.pk))
+    chaumont = Commune.objects.get(code=CHAUMONT)
+    assert Site.objects.filter(
+        pk=bulk.pk, latitude=chaumont.latitude, longitude=chaumont.longitude
+    ).exists()

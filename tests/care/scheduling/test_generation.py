@@ -269,3 +269,43 @@ def test_an_inactive_site_kind_still_plans(demo_db):
     schedule = Schedule.objects.create(site=kit, name="Tournée")
     rule(schedule, weekdays="3", half_day="afternoon")
     assert generate(schedule, today=dt.date(2026, 6, 1), weeks=1).created == 6
+
+
+def test_a_blocked_slot_planned_again_is_unblocked_with_its_booking(schedule):
+    """A rule removed then restored: the booked slot, blocked meanwhile, is the same row
+    again, bookable, its booking kept; a shorter slot length leaves its time as given and a
+    capacity cut never goes below what is booked."""
+    r = rule(schedule, weekdays="0", half_day="morning", capacity=2)
+    generate(schedule, today=dt.date(2026, 6, 1), weeks=1)
+    booked = Slot.objects.filter(schedule=schedule).order_by("start").first()
+    Slot.objects.filter(pk=booked.pk).update(booked=2)
+    r.delete()
+    assert generate(schedule, today=dt.date(2026, 6, 1), weeks=1).blocked == 1
+    assert Slot.objects.get(pk=booked.pk).blocked
+
+    rule(schedule, weekdays="0", half_day="morning", capacity=1, slot_minutes=20)
+    report = generate(schedule, today=dt.date(2026, 6, 1), weeks=1)
+    assert (report.created, report.updated, report.blocked) == (8, 1, 0)
+    again = Slot.objects.get(pk=booked.pk)
+    assert not again.blocked and again.booked == 2 and again.capacity == 2
+    assert again.end - again.start == dt.timedelta(minutes=30)
+    assert again.rule_id is not None
+    assert generate(schedule, today=dt.date(2026, 6, 1), weeks=1).unchanged == 9
+
+
+def test_thousands_of_slots_are_written_and_removed_in_batches(schedule):
+    """5-minute slots all day for two weeks (4,032: more than one statement's batch), then the
+    rule removed: every free slot deleted, the booked one blocked."""
+    r = rule(schedule, weekdays="0123456", start_time=dt.time(0), end_time=dt.time(23, 59),
+             slot_minutes=5)  # fmt: skip
+    first = generate(schedule, today=dt.date(2026, 6, 1), weeks=2)
+    assert first.created == 14 * 287 == Slot.objects.filter(schedule=schedule).count()
+    assert generate(schedule, today=dt.date(2026, 6, 1), weeks=2).unchanged == first.created
+    last = Slot.objects.filter(schedule=schedule).order_by("start").last()
+    Slot.objects.filter(pk=last.pk).update(booked=1)
+    r.delete()
+    report = generate(schedule, today=dt.date(2026, 6, 1), weeks=2)
+    assert (report.deleted, report.blocked) == (first.created - 1, 1)
+    assert list(Slot.objects.filter(schedule=schedule).values_list("pk", "blocked")) == [
+        (last.pk, True)
+    ]

@@ -9,10 +9,12 @@ class SchedulingConfig(AppConfig):
     def ready(self) -> None:
         from maillage.care.scheduling import personal_data
         from maillage.care.scheduling.fhir import capability
+        from maillage.care.scheduling.models import connect_coordinates
         from maillage.directory.fhir import views as directory_fhir
 
         directory_fhir.register_capability(capability.resources)
         personal_data.register()
+        connect_coordinates()  # the sites' copy of their coordinates, for the finder
         from maillage.care.scheduling.services import waitlist
 
         waitlist.register()  # the waiting list's people: rules, retention, access, erasure

@@ -105,14 +105,40 @@ class Site(models.Model):
     synthetic = models.BooleanField(default=False)
     source_note = models.CharField("source", max_length=500, blank=True)
     opened_on = models.DateField("ouvert le", null=True, blank=True)
+    #: Where the finder places the site: its directory Location's coordinates, else its
+    #: commune's centroid (a copy, indexed, so that the sites near a place are read through an
+    #: index and not by joining every site to two tables). Kept by :meth:`save`, by a
+    #: Location's save and deletion (:func:`sync_coordinates`, connected in the app's
+    #: ``ready``) and by the daily slot generation for whatever a bulk write changed.
+    latitude = models.FloatField(null=True, blank=True, editable=False)
+    longitude = models.FloatField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = "site de consultation"
+        indexes = [models.Index(fields=["latitude", "longitude"], name="site_lat_lon")]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.latitude, self.longitude = self.coordinates()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "latitude", "longitude"}
+        super().save(*args, **kwargs)
+
+    def coordinates(self) -> tuple[float | None, float | None]:
+        """(latitude, longitude): the Location's when it has both, else the commune's."""
+        location = self.location if self.location_id else None
+        if location is not None and location.latitude is not None:
+            if location.longitude is not None:
+                return location.latitude, location.longitude
+        commune = self.commune if self.commune_id else None
+        if commune is not None:
+            return commune.latitude, commune.longitude
+        return None, None
 
     @property
     def where(self) -> str:
@@ -128,6 +154,52 @@ class Site(models.Model):
 
     def is_served_by(self, user: Any) -> bool:
         return bool(getattr(user, "pk", None)) and self.staff.filter(pk=user.pk).exists()
+
+
+def sync_coordinates(sites: models.QuerySet[Site] | None = None) -> int:
+    """Copy onto ``sites`` (all by default) the coordinates :meth:`Site.coordinates` gives, in
+    one UPDATE (after bulk writes that skip ``save``: a directory import, ``bulk_create``, a
+    Location deleted); the number of sites written."""
+    location = Location.objects.filter(
+        pk=models.OuterRef("location_id"), latitude__isnull=False, longitude__isnull=False
+    )
+    commune = Commune.objects.filter(pk=models.OuterRef("commune_id"))
+    on_location = models.Exists(location)
+    wanted = {
+        name: models.Case(
+            models.When(on_location, then=models.Subquery(location.values(name)[:1])),
+            default=models.Subquery(commune.values(name)[:1]),
+            output_field=models.FloatField(),
+        )
+        for name in ("latitude", "longitude")
+    }
+    return (Site.objects.all() if sites is None else sites).update(**wanted)
+
+
+def _location_saved(sender: type, instance: Location, **kwargs: Any) -> None:
+    sync_coordinates(Site.objects.filter(location=instance))
+
+
+def _location_deleting(sender: type, instance: Location, **kwargs: Any) -> None:
+    # the sites' location_id is set to NULL before post_delete: remember which they were
+    instance._care_site_ids = list(instance.care_sites.values_list("pk", flat=True))
+
+
+def _location_deleted(sender: type, instance: Location, **kwargs: Any) -> None:
+    ids = getattr(instance, "_care_site_ids", None)
+    if ids:
+        sync_coordinates(Site.objects.filter(pk__in=ids))
+
+
+def connect_coordinates() -> None:
+    """Keep :attr:`Site.latitude` / :attr:`Site.longitude` when a Location is saved or
+    deleted (called from the app's ``ready``)."""
+    from django.db.models.signals import post_delete, post_save, pre_delete
+
+    uid = "scheduling-site-coordinates"
+    post_save.connect(_location_saved, sender=Location, dispatch_uid=uid)
+    pre_delete.connect(_location_deleting, sender=Location, dispatch_uid=uid)
+    post_delete.connect(_location_deleted, sender=Location, dispatch_uid=uid)
 
 
 class Schedule(models.Model):

@@ -40,8 +40,11 @@ def purge_idempotency_keys(now: dt.datetime | None = None) -> int:
 
 @task()
 def generate_slots(reschedule: bool = False) -> str:
-    """Generate every schedule's slots and forget week-old idempotency keys; with
-    ``reschedule``, run again tomorrow."""
+    """Refresh the sites' coordinates, generate every schedule's slots and forget week-old
+    idempotency keys; with ``reschedule``, run again tomorrow."""
+    from maillage.care.scheduling.models import sync_coordinates
+
+    sync_coordinates()  # the sites' copy of their coordinates, after bulk writes (imports)
     report = generate_all()
     log.info("slot generation: %s", report)
     purged = purge_idempotency_keys()

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, F, FloatField, Q, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from maillage.analytics.travel import TravelModel
@@ -35,6 +35,7 @@ PROFESSIONS = {
     "chirurgien-dentiste": ("40", "SC"),
 }
 MAX_OPTIONS = 30
+_RELATED = ("schedule__site__commune", "schedule__site__location", "schedule__practitioner_role")
 _MODEL = TravelModel()
 
 
@@ -120,11 +121,8 @@ def find(
         blocked=False,
         booked__lt=F("capacity"),
         slot_type=SlotType.PUBLIC,
-        schedule__active=True,
-        schedule__site__active=True,
-    ).select_related(
-        "schedule__site__commune", "schedule__site__location", "schedule__practitioner_role"
-    )
+        schedule__active=True,  # the sites: active ones only, read by _sites_near
+    ).select_related(*_RELATED)
     if teleconsultation is not None:
         slots = (
             slots.filter(schedule__mode=ConsultationMode.VR)
@@ -142,87 +140,89 @@ def find(
         )
     result = Result(commune, window, until, None)
     # the SAS rule: the smallest radius with MIN_OPTIONS free slots (or the largest radius),
-    # the sites read ring by ring (nearest first: minutes grow with the distance)
-    sites: list[tuple[int, float, int]] = []
-    found, inner = 0, -1.0
+    # the sites read ring by ring; each ring's best MAX_OPTIONS slots (nearest by whole
+    # minutes, then soonest) read with their sites: the best of all rings is among them
+    picked: list[tuple[int, dt.datetime, int, float, Slot]] = []
+    inner = -1.0
     for radius in RADII_KM:
         result.tried_km.append(radius)
         ring = _sites_near(commune, radius, inner)
-        if found < MIN_OPTIONS and ring:
-            found += _count(slots, [s[0] for s in ring], MIN_OPTIONS - found)
-        sites.extend(ring)
+        picked.extend(_best(slots, ring))
         inner = radius
-        if found >= MIN_OPTIONS or radius == RADII_KM[-1]:
+        if len(picked) >= MIN_OPTIONS or radius == RADII_KM[-1]:
             result.radius_km = radius
             break
-    # nearest first (by whole minutes), then soonest: the sites taken one travel time at a
-    # time, each time only the slots still needed read (through the (schedule, start) index)
-    picked: list[tuple[int, int, dt.datetime, int, float]] = []
-    within = sites
-    i = 0
-    while i < len(within) and len(picked) < MAX_OPTIONS:
-        minutes = within[i][2]
-        group = {}
-        while i < len(within) and within[i][2] == minutes:
-            group[within[i][0]] = within[i][1]
-            i += 1
-        rows = (
-            slots.filter(schedule__site_id__in=list(group))
-            .order_by("start", "pk")
-            .values_list("pk", "schedule__site_id", "start")[: MAX_OPTIONS - len(picked)]
-        )
-        picked.extend((minutes, pk, start, site_id, group[site_id]) for pk, site_id, start in rows)
-    by_pk = slots.in_bulk([p[1] for p in picked])
-    result.options = [Option(by_pk[pk], km, minutes) for minutes, pk, _, _, km in picked]
+    picked.sort(key=lambda p: p[:3])
+    result.options = [Option(slot, km, minutes) for minutes, _, _, km, slot in picked[:MAX_OPTIONS]]
     return result
 
 
-def _count(slots: Any, site_ids: list[int], limit: int) -> int:
-    """How many free slots the sites have, counted up to ``limit`` (enough for the rule)."""
-    found = 0
-    for chunk in range(0, len(site_ids), _CHUNK):
-        ids = site_ids[chunk : chunk + _CHUNK]
-        found += len(
-            slots.filter(schedule__site_id__in=ids).order_by().values_list("pk")[: limit - found]
+#: Sites per statement when a ring's slots are read (whole travel-time groups, so a block's
+#: slots all come before the next block's): the database sorts only these sites' free slots.
+_BLOCK = 50
+
+
+def _best(
+    slots: Any, ring: list[tuple[int, float, int]]
+) -> list[tuple[int, dt.datetime, int, float, Slot]]:
+    """The ring's best :data:`MAX_OPTIONS` free slots as (minutes, start, pk, km, slot):
+    nearest by whole minutes, then soonest, read block of sites by block (sorted by their
+    minutes in SQL, through the (schedule, start) index) until enough are found."""
+    best: list[tuple[int, dt.datetime, int, float, Slot]] = []
+    i = 0
+    while i < len(ring) and len(best) < MAX_OPTIONS:
+        block: dict[int, list[int]] = {}
+        km: dict[int, float] = {}
+        while i < len(ring) and (len(km) < _BLOCK or ring[i][2] in block):
+            pk, distance, minutes = ring[i]
+            block.setdefault(minutes, []).append(pk)
+            km[pk] = distance
+            i += 1
+        # the block's best ids sorted on narrow rows (its sites' minutes as a CASE when they
+        # differ), their slots and sites loaded by the same statement; the few rows are then
+        # ordered in Python (compiling the CASE a second time cost more than the sort)
+        chosen = slots.filter(schedule__site_id__in=list(km)).select_related(None)
+        if len(block) > 1:
+            chosen = chosen.annotate(
+                minutes=Case(
+                    *(When(schedule__site_id__in=ids, then=Value(m)) for m, ids in block.items()),
+                    output_field=IntegerField(),
+                )
+            ).order_by("minutes", "start", "pk")
+        else:
+            chosen = chosen.order_by("start", "pk")
+        chosen = chosen.values("pk")[: MAX_OPTIONS - len(best)]
+        minutes_of = {pk: m for m, ids in block.items() for pk in ids}
+        rows = Slot.objects.select_related(*_RELATED).filter(pk__in=chosen).order_by()
+        best.extend(
+            sorted(
+                (minutes_of[s.schedule.site_id], s.start, s.pk, km[s.schedule.site_id], s)
+                for s in rows
+            )
         )
-        if found >= limit:
-            break
-    return found
-
-
-#: Sites per ``IN (...)`` list (SQLite accepts 32,766 parameters, PostgreSQL 65,535).
-_CHUNK = 5000
+    return best
 
 
 def _sites_near(
     commune: Commune, radius_km: float, inner_km: float = -1.0
 ) -> list[tuple[int, float, int]]:
     """Active sites farther than ``inner_km`` and within ``radius_km`` of the commune's
-    centroid, as (pk, km, minutes), nearest first: the site's Location coordinates, else its
-    commune's centroid, selected in SQL by a latitude/longitude box around the commune, the
-    exact distance then computed."""
+    centroid, as (pk, km, minutes), nearest first: the sites' coordinates (their Location's,
+    else their commune's centroid, copied onto :class:`Site`) selected by a latitude/longitude
+    box around the commune through the ``site_lat_lon`` index, the exact distance then
+    computed."""
     lat0, lon0 = commune.latitude, commune.longitude
     dlat = radius_km / 111.0 + 1e-6
     dlon = radius_km / (111.0 * max(math.cos(math.radians(min(89.0, abs(lat0) + dlat))), 0.01))
-    has_location = Q(location__latitude__isnull=False, location__longitude__isnull=False)
     rows = (
-        Site.objects.filter(active=True)
-        .annotate(
-            lat=Case(
-                When(has_location, then=F("location__latitude")),
-                default=F("commune__latitude"),
-                output_field=FloatField(),
-            ),
-            lon=Case(
-                When(has_location, then=F("location__longitude")),
-                default=F("commune__longitude"),
-                output_field=FloatField(),
-            ),
-        )  # fmt: skip
-        .filter(
-            lat__gte=lat0 - dlat, lat__lte=lat0 + dlat, lon__gte=lon0 - dlon, lon__lte=lon0 + dlon
+        Site.objects.filter(
+            active=True,
+            latitude__gte=lat0 - dlat,
+            latitude__lte=lat0 + dlat,
+            longitude__gte=lon0 - dlon,
+            longitude__lte=lon0 + dlon,
         )
-        .values_list("pk", "lat", "lon")
+        .values_list("pk", "latitude", "longitude")
         .order_by()
     )
     sites = []

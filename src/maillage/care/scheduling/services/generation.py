@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from maillage.care.scheduling.models import (
     Booking,
@@ -175,7 +176,46 @@ def plan(
     return planned
 
 
+#: The columns generation keeps in agreement with the plan, in the order of :func:`_wanted`.
 _SYNCED = ("end", "capacity", "slot_type", "partner_id", "rule_id", "extra_id", "blocked")
+#: Rows per INSERT / UPDATE / DELETE statement (well under SQLite's 32,766 parameters).
+_BATCH = 2000
+
+
+def _wanted(p: PlannedSlot, booked: int, end: dt.datetime) -> tuple:
+    """The synced columns a slot planned as ``p`` should hold, given what it already has."""
+    return (
+        end if booked else p.end,  # a booked slot keeps the time its patients were given
+        max(p.capacity, booked),  # never below what is booked: a capacity cut keeps them
+        p.slot_type,
+        p.partner_id,
+        p.rule_id,
+        p.extra_id,
+        False,
+    )
+
+
+def _insert(schedule: Schedule, planned: list[PlannedSlot]) -> None:
+    """New slots as rows (``executemany`` of one prepared INSERT, in batches): building a
+    model instance per slot cost most of a year's generation (issue 9, item 10)."""
+    ops = connection.ops
+    table, quote = Slot._meta.db_table, ops.quote_name
+    columns = ("schedule_id", "start", "end", "capacity", "booked", "blocked", "slot_type",
+               "partner_id", "rule_id", "extra_id", "updated_at")  # fmt: skip
+    sql = (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    adapt = ops.adapt_datetimefield_value
+    now = adapt(timezone.now())
+    rows = [
+        (schedule.pk, adapt(p.start), adapt(p.end), p.capacity, 0, False, p.slot_type,
+         p.partner_id, p.rule_id, p.extra_id, now)
+        for p in planned
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), _BATCH):
+            cursor.executemany(sql, rows[i : i + _BATCH])
 
 
 def generate(
@@ -197,66 +237,60 @@ def generate(
     window_end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     with transaction.atomic():
         planned = plan(schedule, first, last) if schedule.active else {}
+        # the window's slots read once, as rows (start → (pk, booked, synced columns...))
         existing = {
-            s.start: s
-            for s in Slot.objects.filter(
+            row[0]: row[1:]
+            for row in Slot.objects.filter(
                 schedule=schedule, start__gte=window_start, start__lt=window_end
             )
+            .order_by()
+            .values_list("start", "pk", "booked", *_SYNCED)
         }
-        creates, updates, deletes = [], [], []
+        creates: list[PlannedSlot] = []
+        updates: list[Slot] = []
         for start, p in planned.items():
-            slot = existing.get(start)
-            if slot is None:
-                creates.append(
-                    Slot(
-                        schedule=schedule, start=p.start, end=p.end, capacity=p.capacity,
-                        slot_type=p.slot_type, partner_id=p.partner_id, rule_id=p.rule_id,
-                        extra_id=p.extra_id,
-                    )
-                )  # fmt: skip
+            row = existing.get(start)
+            if row is None:
+                creates.append(p)
                 continue
-            wanted = {
-                "end": p.end,
-                # never below what is booked: a capacity cut keeps its bookings
-                "capacity": max(p.capacity, slot.booked),
-                "slot_type": p.slot_type,
-                "partner_id": p.partner_id,
-                "rule_id": p.rule_id,
-                "extra_id": p.extra_id,
-                "blocked": False,
-            }
-            if slot.booked and wanted["end"] != slot.end:
-                wanted["end"] = slot.end  # a booked slot keeps the time its patients were given
-            changed = {k: v for k, v in wanted.items() if getattr(slot, k) != v}
-            if changed:
-                for k, v in changed.items():
-                    setattr(slot, k, v)
-                updates.append(slot)
+            pk, booked, *have = row
+            wanted = _wanted(p, booked, have[0])
+            if tuple(have) != wanted:
+                updates.append(Slot(pk=pk, **dict(zip(_SYNCED, wanted, strict=True))))
             else:
                 report.unchanged += 1
-        gone = [slot.pk for start, slot in existing.items() if start not in planned]
+        gone = {row[0]: row for start, row in existing.items() if start not in planned}
         # a slot that ever had a booking (even cancelled) is kept, blocked: its bookings refer
         # to it (history, statistics)
-        referenced = set(Booking.objects.filter(slot_id__in=gone).values_list("slot_id", flat=True))
-        for start, slot in existing.items():
-            if start in planned:
-                continue
-            if slot.booked or slot.pk in referenced:
-                if not slot.blocked:
-                    slot.blocked = True
-                    updates.append(slot)
-                    report.blocked += 1
+        referenced: set[int] = set()
+        ids = list(gone)
+        for i in range(0, len(ids), _BATCH):
+            referenced.update(
+                Booking.objects.filter(slot_id__in=ids[i : i + _BATCH]).values_list(
+                    "slot_id", flat=True
+                )
+            )
+        deletes, blocks = [], []
+        for pk, (_, booked, *have) in gone.items():
+            if booked or pk in referenced:
+                if not have[-1]:
+                    blocks.append(pk)
                 else:
                     report.unchanged += 1
             else:
-                deletes.append(slot.pk)
-        Slot.objects.bulk_create(creates, batch_size=1000)
+                deletes.append(pk)
+        _insert(schedule, creates)
         if updates:
             Slot.objects.bulk_update(updates, list(_SYNCED), batch_size=500)
-        if deletes:
-            Slot.objects.filter(pk__in=deletes, booked=0, bookings__isnull=True).delete()
+        for i in range(0, len(blocks), _BATCH):
+            Slot.objects.filter(pk__in=blocks[i : i + _BATCH]).update(blocked=True)
+        for i in range(0, len(deletes), _BATCH):
+            Slot.objects.filter(
+                pk__in=deletes[i : i + _BATCH], booked=0, bookings__isnull=True
+            ).delete()
         report.created += len(creates)
-        report.updated += len(updates) - report.blocked
+        report.updated += len(updates)
+        report.blocked += len(blocks)
         report.deleted += len(deletes)
         if schedule.generated_until != last:
             Schedule.objects.filter(pk=schedule.pk).update(generated_until=last)
