@@ -115,9 +115,10 @@ def test_queue_matching_and_the_gps_answer(demo_db, coordinator, gp_near, gp_use
     doctor = verified_client(gp_user)
     mine_page = text(doctor.get("/soins/medecin-traitant/propositions/"))
     assert mine.reference in mine_page and "commune desservie par ce médecin" in mine_page
-    assert "+33353010042" not in mine_page  # the phone only once the GP has accepted
+    assert "353010042" not in mine_page and "03 53 01 00 42" not in mine_page  # once accepted
     assert doctor.post(url).status_code == 302
-    assert "+33353010042" in text(doctor.get("/soins/medecin-traitant/propositions/"))
+    accepted = text(doctor.get("/soins/medecin-traitant/propositions/"))
+    assert 'href="tel:+33353010042">03 53 01 00 42</a>' in accepted
     mine.refresh_from_db()
     assert mine.state == State.ACCEPTED
     again = doctor.post(url, follow=True)

@@ -105,6 +105,9 @@ def test_the_review_screen_merges_every_reference_audited(room, operator):
     page = client.get(f"/soins/personnes/doublons/{pair.pk}/")
     assert page.status_code == 200
     assert "ZORGBELIN" in text(page) and "ZORGBELLIN" in text(page)
+    # the rows that differ are marked (not by colour alone), the others not
+    assert '<tr class="differs"><th>Nom de naissance <span class="small">(diffère)' in text(page)
+    assert "<tr><th>Date de naissance</th>" in text(page)
     assert AuditEvent.objects.filter(
         user=operator, action="view", target_type="people.person", details__pair=pair.pk
     ).exists()

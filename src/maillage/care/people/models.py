@@ -50,6 +50,24 @@ def is_fiction_phone(e164: str) -> bool:
     return len(e164) == 12 and e164.startswith(FICTION_PREFIXES) and e164[1:].isdigit()
 
 
+def phone_display(e164: str) -> str:
+    """An E.164 number written for reading (national format in France)."""
+    import phonenumbers
+
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, "FR")
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 33
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
 def e164_phone(value: str, label: str = "Téléphone") -> str:
     """A phone number checked with ``phonenumbers`` (French by default) and written in E.164
     ("+33325001122"), or one of ARCEP's fiction numbers; ValueError in French otherwise."""
@@ -204,6 +222,12 @@ class Person(models.Model):
         if self.used_name and self.used_name.upper() != self.birth_name.upper():
             last = f"{last} ({self.birth_name.upper()})"
         return f"{last} {first}".strip()
+
+    @property
+    def phone_display(self) -> str:
+        """The phone as people read it: "03 25 00 11 22" for a French number, else
+        international ("+32 2 123 45 67"); stored in E.164."""
+        return phone_display(self.phone)
 
     def age_on(self, date: dt.date) -> int:
         """Age in whole years on ``date``; ValueError once anonymised (no birth date)."""

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from maillage.accounts.models import Role
@@ -216,8 +217,37 @@ def duplicate_view(request: HttpRequest, pk: int) -> HttpResponse:
             "pair": pair,
             "open": open_,
             "persons": [pair.first, pair.second],
+            "rows": _side_by_side(pair.first, pair.second) if open_ else [],
             "keepable": [p.pk for p in identity.keepable(pair)] if open_ else [],
             "error": error,
         },
         status=400 if error else 200,
     )
+
+
+def _side_by_side(first: Any, second: Any) -> list[tuple[str, str, str, bool]]:
+    """(label, first's value, second's value, whether they differ) for the review page."""
+
+    def values(person: Any) -> list[tuple[str, str]]:
+        return [
+            ("Nom de naissance", person.birth_name),
+            ("Prénoms de naissance", person.first_names),
+            ("Nom utilisé", person.used_name),
+            ("Prénom utilisé", person.used_first_name),
+            (
+                "Date de naissance",
+                person.birth_date.strftime("%d/%m/%Y") if person.birth_date else "",
+            ),
+            ("Sexe", person.get_sex_display()),
+            ("Lieu de naissance (INSEE)", person.birth_place_insee),
+            ("Statut de l'identité", person.get_identity_status_display()),
+            ("Téléphone", person.phone_display),
+            ("Courriel", person.email),
+            ("Fiche synthétique (démonstration)", "oui" if person.synthetic else "non"),
+            ("Créée le", timezone.localtime(person.created_at).strftime("%d/%m/%Y %H:%M")),
+        ]
+
+    return [
+        (label, a, b, a != b and label != "Créée le")
+        for (label, a), (_, b) in zip(values(first), values(second), strict=True)
+    ]
