@@ -127,7 +127,8 @@ def test_reminders_the_day_before_run_by_the_worker_and_never_twice(
     ).booking
     quiet = channels.book_from_form(
         local_slot(schedule, tomorrow, 16),
-        form_data(consent_reminders="", phone="03 53 01 00 43", email=""),
+        # another person (the identity matching would otherwise reuse the first one)
+        form_data(consent_reminders="", phone="03 53 01 00 43", email="", birth_name="Vauquelin"),
         channel="web",
     ).booking
     later = channels.book_from_form(in_two_days, form_data(), channel="web").booking
