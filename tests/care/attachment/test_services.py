@@ -261,3 +261,21 @@ def test_the_worker_schedules_the_nightly_expiry_once(demo_db, gp_near):
     assert timezone.localtime(waiting.run_after).time() == tasks.RUN_AT
     proposal = service.propose(new_request(), gp_near, distance_km=1.0, reasons=[])
     assert service.expire_overdue(proposal.expires_at + dt.timedelta(seconds=1)) == 1
+
+
+def test_a_merge_of_two_persons_carries_their_request(demo_db, make_user):
+    """The waiting list registers its references with care.people's merge: merging the person
+    of a request into another keeps the request (without it the merge is refused)."""
+    from maillage.care.people import identity
+    from maillage.care.people.models import PossibleDuplicate
+
+    request = new_request(name="Zorgbellin")  # a typo of the name the booking gives next
+    other = identity.get_or_create_person(
+        Person(**{**traits(), "birth_name": "ZORGBELIN", "match_key": ""}), None, "test"
+    )
+    pair = PossibleDuplicate.objects.get()
+    admin = make_user("admin.fusion", Role.ADMINISTRATOR)
+    kept = identity.merge(admin, pair.pk, other.pk)
+    request.refresh_from_db()
+    assert request.person_id == kept.pk == other.pk
+    assert not Person.objects.filter(pk=pair.merged_id).exists()

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from maillage.accounts.models import Role
 from maillage.care.attachment.models import AttachmentRequest, Proposal, State
-from maillage.care.people import permissions, retention
+from maillage.care.people import identity, permissions, retention
 from maillage.care.people.models import Person
 
 
@@ -138,7 +138,14 @@ def erase_requests(person: Person) -> int:
     )
 
 
+def merge_requests(kept: Person, gone: Person) -> int:
+    """A merge of two persons (care.people.identity): the duplicate's requests are the kept
+    person's."""
+    return AttachmentRequest.objects.filter(person=gone).update(person=kept)
+
+
 def register() -> None:
+    identity.register_merge(merge_requests)
     permissions.register(AttachmentRequest, request_rule)
     permissions.register(Proposal, proposal_rule)
     permissions.register_person_rule(person_rule)

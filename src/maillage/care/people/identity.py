@@ -40,6 +40,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
+from rapidfuzz.distance import OSA
 
 from maillage.care.people import audit
 from maillage.care.people.models import (
@@ -95,26 +96,6 @@ def register_merge(repoint: Callable[[Person, Person], int]) -> None:
 # --- matching ----------------------------------------------------------------------------------
 
 
-def _distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein distance (adjacent transpositions count one), stopping past
-    ``limit`` (returns ``limit + 1`` then)."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        row = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                row[j] = min(row[j], prev2[j - 2] + 1)
-        if min(row) > limit:
-            return limit + 1
-        prev2, prev = prev, row
-    return prev[-1]
-
-
 def similar(a: str, b: str) -> bool:
     """Two normalised names that are probably the same one mistyped: equal, one edit apart
     (two for names of 8 letters or more), or one the start of the other (a composed name
@@ -127,7 +108,8 @@ def similar(a: str, b: str) -> bool:
     if shorter >= 4 and (a.startswith(b) or b.startswith(a)):
         return True
     limit = 2 if shorter >= 8 else 1
-    return shorter >= 3 and _distance(a, b, limit) <= limit
+    # optimal string alignment: an adjacent transposition counts as one edit
+    return shorter >= 3 and OSA.distance(a, b, score_cutoff=limit) <= limit
 
 
 def _first_names(person: Person) -> set[str]:
