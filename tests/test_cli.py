@@ -139,3 +139,14 @@ def test_import_missing_path_or_directory_is_one_line(tmp_path):
     assert folder.returncode == 2
     assert folder.stderr.strip().count("\n") == 0 and "est un dossier" in folder.stderr
     assert "Traceback" not in missing.stderr + folder.stderr
+
+
+def test_care_summary_prints_the_three_parts_for_a_territory(cli_home):
+    result = run(["care", "summary", "departement:52", "--format", "json"], cli_home)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["territory"]["communes"] > 400
+    assert figures["waiting"]["people"] == 0  # a fresh install has no request
+    assert figures["waiting"]["median_wait_days"] is None
+    unknown = run(["care", "summary", "departement:00"], cli_home)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr

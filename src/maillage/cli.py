@@ -94,6 +94,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_care(args: argparse.Namespace) -> int:
+    _setup_django()
+    from maillage.bootstrap import initialise
+    from maillage.care.people.summary import summary
+    from maillage.territory.services import resolve
+
+    initialise(progress=_say)
+    territory = resolve(args.territory)
+    codes = set(territory.communes().values_list("code", flat=True))
+    figures = {"territory": {"name": territory.name, "communes": len(codes)}, **summary(codes)}
+    if args.format == "json":
+        json.dump(figures, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{territory.name} ({len(codes)} communes)")
+    for key, part in figures.items():
+        if key == "territory":
+            continue
+        print(f"{key}:")
+        for name, value in part.items():
+            print(f"  {name}: {json.dumps(value, ensure_ascii=False)}")
+    return 0
+
+
 def cmd_fhir_bundle(args: argparse.Namespace) -> int:
     _setup_django()
     from maillage.bootstrap import initialise
@@ -349,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="html,pdf,xlsx", help="html,pdf,xlsx ou json")
     p.add_argument("--output", help="dossier de sortie (par défaut : le dossier courant)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("care", help="les chiffres des outils de coordination des soins")
+    care = p.add_subparsers(dest="action", required=True)
+    q = care.add_parser("summary", help="file d'attente, registre, lettres de sortie d'un territoire")
+    q.add_argument("territory", help="territoire (ex. departement:52, « Saint-Dizier »)")
+    q.add_argument("--format", choices=["json", "text"], default="text")
+    q.set_defaults(func=cmd_care)
 
     p = sub.add_parser("fhir-bundle", help="l'annuaire d'un territoire en un Bundle FHIR R4")
     p.add_argument("territory", help="departement:52, epci:200068666, ou un nom court")

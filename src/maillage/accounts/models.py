@@ -18,6 +18,11 @@ class Role(models.TextChoices):
     # care roles (maillage.care): they see personal data, behind a second factor
     OPERATOR = "operator", "Opérateur téléphonique"
     NURSE = "nurse", "Infirmier·ère"
+    # a town's social service (CCAS): the register of vulnerable people of its communes
+    # (Profile.territories), and the calls of alert campaigns
+    CCAS_AGENT = "ccas_agent", "Agent communal (CCAS)"
+    # a hospital's referent for discharge letters: its hospital(s) (Profile.organizations)
+    HOSPITAL = "hospital", "Référent hospitalier"
 
 
 class Profile(models.Model):

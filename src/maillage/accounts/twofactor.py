@@ -34,7 +34,7 @@ from maillage.accounts.models import Role
 from maillage.accounts.permissions import role_of
 
 #: Roles asked for their second factor right after the password.
-ALWAYS_TWO_FACTOR = (Role.OPERATOR, Role.NURSE)
+ALWAYS_TWO_FACTOR = (Role.OPERATOR, Role.NURSE, Role.CCAS_AGENT, Role.HOSPITAL)
 SETUP_SALT = "maillage.accounts.twofactor.setup"
 SETUP_MAX_AGE = 15 * 60  # seconds to type the first code
 

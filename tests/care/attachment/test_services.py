@@ -279,3 +279,21 @@ def test_a_merge_of_two_persons_carries_their_request(demo_db, make_user):
     request.refresh_from_db()
     assert request.person_id == kept.pk == other.pk
     assert not Person.objects.filter(pk=pair.merged_id).exists()
+
+
+def test_the_summary_counts_waiting_and_placed_people_of_the_territory(demo_db, gp_user, gp_near):
+    """``maillage care summary``'s part of the waiting list: counts of the communes asked for."""
+    from maillage.care.people import summary
+
+    now = timezone.now()
+    first = new_request()
+    new_request(name="ARBOGAST", born="1950-03-01")
+    new_request(name="BERTHOLD", born="1960-04-02", commune=CHAUMONT)
+    service.accept(gp_user, service.propose(first, gp_near, distance_km=1.0, reasons=[]))
+    figures = summary.summary({SAINT_DIZIER}, now + dt.timedelta(days=10))["waiting"]
+    assert figures["people"] == 1 and figures["requests"] == 2 and figures["placed"] == 1
+    assert figures["placed_share"] == 0.5
+    assert 9.9 < figures["median_wait_days"] <= 10.0
+    assert figures["capacity_per_month"] == 2 and figures["gps_with_capacity"] == 1
+    elsewhere = summary.summary({WASSY}, now)["waiting"]
+    assert elsewhere["people"] == 0 and elsewhere["median_wait_days"] is None

@@ -145,6 +145,10 @@ def merge_requests(kept: Person, gone: Person) -> int:
 
 
 def register() -> None:
+    from maillage.care.attachment.services.summary import waiting_figures
+    from maillage.care.people import summary
+
+    summary.register("waiting", waiting_figures)
     identity.register_merge(merge_requests)
     permissions.register(AttachmentRequest, request_rule)
     permissions.register(Proposal, proposal_rule)
