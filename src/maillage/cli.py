@@ -376,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("care", help="les chiffres des outils de coordination des soins")
     care = p.add_subparsers(dest="action", required=True)
-    q = care.add_parser("summary", help="file d'attente, registre, lettres de sortie d'un territoire")
+    q = care.add_parser("summary", help="attente, registre, lettres de sortie")
     q.add_argument("territory", help="territoire (ex. departement:52, « Saint-Dizier »)")
     q.add_argument("--format", choices=["json", "text"], default="text")
     q.set_defaults(func=cmd_care)
