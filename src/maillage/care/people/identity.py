@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from rapidfuzz.distance import OSA
 
@@ -263,6 +263,30 @@ def better_contact(existing: Person, new: Person, user: Any) -> list[str]:
     return fields
 
 
+#: First key of the advisory locks of :func:`_lock_birth_dates` (any constant of ours).
+_LOCK_NAMESPACE = 0x6D61_696C  # "mail"
+
+
+def _lock_birth_dates(person: Person) -> None:
+    """Serialise the look-then-create of people born the same day (or on its day/month
+    inversion, where near matches are looked for) until the transaction ends.
+
+    On PostgreSQL two simultaneous first bookings of one new person would both find nobody
+    and both create: a transaction-level advisory lock per birth date makes the second wait
+    for the first to commit, then find its Person. Locks are taken in date order (no deadlock
+    between two inverted dates). SQLite needs none: its write transactions begin with the
+    write lock (``transaction_mode`` IMMEDIATE), so they never overlap.
+    """
+    if connection.vendor != "postgresql":
+        return
+    days = sorted({d for d in (person.birth_date, _swapped(person.birth_date)) if d is not None})
+    with connection.cursor() as cursor:
+        for day in days:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, day.toordinal()]
+            )
+
+
 def get_or_create_person(person: Person, user: Any, purpose: str, **details: Any) -> Person:
     """The saved Person for the unsaved, validated ``person``: an exact match reused (contact
     updated when better, status never lowered), else ``person`` saved, with a possible-duplicate
@@ -272,6 +296,7 @@ def get_or_create_person(person: Person, user: Any, purpose: str, **details: Any
     person.match_key = person.compute_match_key()
     # inside the caller's transaction (no savepoint of its own: an error here ends the caller's)
     with transaction.atomic(savepoint=False):
+        _lock_birth_dates(person)
         nearby = _nearby(person)
         existing = exact_match(person, nearby)
         if existing is not None:
