@@ -102,7 +102,7 @@ def cmd_care(args: argparse.Namespace) -> int:
 
     initialise(progress=_say)
     territory = resolve(args.territory)
-    codes = set(territory.communes().values_list("code", flat=True))
+    codes = set(territory.communes.values_list("code", flat=True))
     figures = {"territory": {"name": territory.name, "communes": len(codes)}, **summary(codes)}
     if args.format == "json":
         json.dump(figures, sys.stdout, ensure_ascii=False, indent=2)
