@@ -3,25 +3,25 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
-from maillage.care.scheduling import urls_staff as care_staff_urls
+from maillage.care.scheduling import urls as scheduling_urls
 from maillage.directory import urls as directory_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("maillage.accounts.urls")),
     path("annuaire/", include(directory_urls.public_urls)),
-    path("pro/mes-patients/", include(care_staff_urls.gp_urls)),  # the GP's, in the pro space
+    path("pro/mes-patients/", include(scheduling_urls.gp_urls)),  # the GP's, in the pro space
     path("pro/", include(directory_urls.pro_urls)),
     path("api/", include("maillage.api_urls")),
-    path("agendas/", include("maillage.care.scheduling.urls")),
+    path("agendas/", include(scheduling_urls.calendar_urls)),
     path("fhir/", include("maillage.care.scheduling.fhir.urls")),
     path("fhir/", include("maillage.directory.fhir.urls")),
-    path("soins/", include(care_staff_urls.staff_urls)),
-    path("soins-non-programmes/", include(care_staff_urls.finder_urls)),
+    path("soins/", include(scheduling_urls.staff_urls)),
+    path("soins-non-programmes/", include(scheduling_urls.finder_urls)),
     path("exports/", include("maillage.exports.urls")),
     path("soins/personnes/", include("maillage.care.people.urls")),
     path("", include("maillage.care.attachment.urls")),  # /medecin-traitant/, /soins/medecin-…
-    path("", include("maillage.care.scheduling.urls_booking")),  # /rendez-vous/, /soins/operateur/
+    path("", include(scheduling_urls.booking_urls)),  # /rendez-vous/, /soins/operateur/
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),
 ]

@@ -1,6 +1,6 @@
 """JSON API of the unscheduled-care finder, on the site's API (``/api/``, OpenAPI at
 ``/api/schema``): ``GET /api/care/finder``. Registered on import (by
-:mod:`maillage.care.scheduling.urls_staff`, before the API's URLs are built)."""
+:mod:`maillage.api_urls`, before the API's URLs are built)."""
 
 from __future__ import annotations
 
