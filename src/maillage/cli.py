@@ -70,6 +70,20 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from maillage.observatory.report import pdf
+
+    formats = [f.strip() for f in args.format.split(",")]
+    if "pdf" in formats:
+        # The PDF's helper process imports WeasyPrint while this one sets Django up: a cold
+        # report waits for the helper's layout, not for its start (unused when cached).
+        pdf.start_early()
+    try:
+        return _report(args, formats)
+    finally:
+        pdf.discard_early()
+
+
+def _report(args: argparse.Namespace, formats: list[str]) -> int:
     _setup_django()
     from maillage.bootstrap import initialise
     from maillage.observatory.reports import write_reports
@@ -84,7 +98,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         json.dump(compute(territory), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
-    formats = [f.strip() for f in args.format.split(",")]
     output = Path(args.output) if args.output else Path.cwd()
     # Built once per data version in the data folder's export cache, then copied.
     paths = write_reports(territory, None, output, formats)

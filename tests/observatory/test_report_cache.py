@@ -74,3 +74,26 @@ def test_a_cold_report_lays_its_pdf_out_in_a_helper_process(
     paths = reports.write_reports(territory, None, tmp_path / "b", ["pdf"])
     assert paths[0].read_bytes().startswith(b"%PDF")
     assert reports._pdf_helpers == {}
+
+
+def test_a_helper_started_early_is_the_one_used_and_ended_when_unused(
+    demo_db, export_root, tmp_path
+):
+    from maillage.observatory.report import pdf as report_pdf
+
+    # Started before anything knows whether a PDF is needed (the CLI does it before Django).
+    report_pdf.start_early()
+    early = report_pdf._early
+    assert early is not None and early._process.poll() is None
+    territory = resolve(EPCI)
+    paths = reports.write_reports(territory, None, tmp_path / "a", ["pdf"])
+    assert paths[0].read_bytes().startswith(b"%PDF")
+    assert report_pdf._early is None and early._process.returncode == 0  # it laid the PDF out
+
+    # The PDF is in the cache now: a helper started early is not needed, and is ended.
+    report_pdf.start_early()
+    unused = report_pdf._early
+    reports.write_reports(territory, None, tmp_path / "b", ["pdf"])
+    assert report_pdf._early is unused  # write_reports did not take it
+    report_pdf.discard_early()
+    assert report_pdf._early is None and unused._process.poll() is not None

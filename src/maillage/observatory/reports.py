@@ -185,10 +185,9 @@ def _start_pdf(territory: Territory | ResolvedTerritory, export: Export) -> tupl
 
     The helper is started first (it imports WeasyPrint meanwhile), then given the print HTML.
     """
-    from maillage.observatory.report import render_html
-    from maillage.observatory.report.pdf import PdfProcess
+    from maillage.observatory.report import pdf, render_html
 
-    helper = PdfProcess()
+    helper = pdf.take()
     try:
         figures = _figures(export.params, territory)
         helper.send(render_html(figures, _shapes(export.params, territory), for_print=True))

@@ -7,11 +7,12 @@ from typing import Any
 
 from django import template
 
-from maillage.accounts import psc
-
 register = template.Library()
 
 
 @register.inclusion_tag("accounts/psc_button.html")
 def psc_button(next_url: str = "") -> dict[str, Any]:
+    # imported here: every template engine loads this library, most pages never show the button
+    from maillage.accounts import psc
+
     return {"psc_enabled": psc.enabled(), "next": next_url}

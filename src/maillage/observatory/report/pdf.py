@@ -128,6 +128,34 @@ class PdfProcess:
                 pipe.close()
 
 
+# A helper started before the command knew whether a PDF must be built (see start_early).
+_early: PdfProcess | None = None
+
+
+def start_early() -> None:
+    """Start a helper now, for a command that will probably lay a PDF out: it imports WeasyPrint
+    while the command sets Django up; :func:`take` hands it over, :func:`discard_early` ends it
+    when no PDF was needed (the report was in the cache)."""
+    global _early
+    if _early is None:
+        _early = PdfProcess()
+
+
+def take() -> PdfProcess:
+    """The helper :func:`start_early` started, else a new one."""
+    global _early
+    helper, _early = _early, None
+    return helper if helper is not None else PdfProcess()
+
+
+def discard_early() -> None:
+    """End the helper :func:`start_early` started if nothing took it."""
+    global _early
+    helper, _early = _early, None
+    if helper is not None:
+        helper.close()
+
+
 def _serve() -> None:
     """The helper: read the document (from the start, so that the parent never waits on a full
     pipe), import WeasyPrint meanwhile and warm it up if the document is not there yet, then
