@@ -74,6 +74,9 @@ def test_the_referent_sees_only_their_hospitals_discharges_audited(two, referent
         .first()
     )
     assert event.details["ids"] == [mine.pk]
+    # the acknowledgement link to paste in the MSSanté message, for the referent's own
+    assert f"/lettre-de-sortie/{service.signed_token(mine)}/" in text(page)
+    assert service.signed_token(theirs) not in text(page)
     other = verified_client(referent_ch).get("/soins/sorties/")
     assert "QUERTAL" in text(other) and "ZORGBELIN" not in text(other)
 

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -51,6 +52,11 @@ def _hospitals(request: HttpRequest) -> QuerySet[Organization]:
 @personal_data_required(roles=REFERENTS)
 def discharge_list(request: HttpRequest) -> HttpResponse:
     shown = service.listed(request.user)
+    for d in shown:  # the acknowledgement link to put in the letter's MSSanté message
+        if d.gp_id is not None and d.acknowledged_at is None:
+            d.link = request.build_absolute_uri(
+                reverse("letters:link", args=[service.signed_token(d)])
+            )
     return render(
         request,
         "letters/list.html",
