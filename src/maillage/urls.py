@@ -21,6 +21,7 @@ urlpatterns = [
     path("exports/", include("maillage.exports.urls")),
     path("soins/personnes/", include("maillage.care.people.urls")),
     path("", include("maillage.care.attachment.urls")),  # /medecin-traitant/, /soins/medecin-…
+    path("", include("maillage.care.letters.urls")),  # /soins/sorties/, /pro/lettres-de-sortie/
     path("", include(scheduling_urls.booking_urls)),  # /rendez-vous/, /soins/operateur/
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("maillage.observatory.urls")),

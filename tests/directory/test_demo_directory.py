@@ -197,12 +197,14 @@ def test_demo_accounts_are_idempotent_and_private(demo_db, tmp_path, monkeypatch
     path = demo_accounts_path()
     assert path.parent == tmp_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    # with the CPTS's operator and nurse of the care scheduling (tests/care/scheduling)
+    # with the CPTS's operator and nurse of the care scheduling (tests/care/scheduling) and
+    # the hospital referent of the discharge letters (tests/care/letters)
     assert set(first) == {
         COORDINATOR_USERNAME,
         PROFESSIONAL_USERNAME,
         "operateur.cpts",
         "infirmiere.cpts",
+        "referent.hopital",
     }
     assert ensure_demo_accounts() == first
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -25,6 +25,7 @@ ACTIONS = ("view_pro", "propose", "review", "edit", "admin")
 ROLE_HOMES: dict[str, tuple[str, str]] = {
     Role.OPERATOR: ("booking:operator", "Rendez-vous"),
     Role.NURSE: ("care_staff:home", "Ma journée"),
+    Role.HOSPITAL: ("letters:list", "Sorties d'hospitalisation"),
 }
 DEFAULT_HOME = ("pro:home", "Espace pro")
 

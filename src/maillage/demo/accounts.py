@@ -1,5 +1,6 @@
-"""The demo login accounts: a coordinator, a professional, and the CPTS's phone operator and
-nurse, with random passwords.
+"""The demo login accounts: a coordinator, a professional, the CPTS's phone operator and
+nurse, and a hospital referent (the three demo hospitals of :mod:`maillage.demo.letters`), with
+random passwords.
 
 The professional is attached to a synthetic practitioner (see :mod:`maillage.demo.synthetic`);
 the operator and the nurse serve both teleconsultation rooms of the demo (``Site.staff``; they
@@ -23,6 +24,7 @@ COORDINATOR_USERNAME = "coordination"
 PROFESSIONAL_USERNAME = "docteur.demo"
 OPERATOR_USERNAME = "operateur.cpts"
 NURSE_USERNAME = "infirmiere.cpts"
+HOSPITAL_USERNAME = "referent.hopital"  # the demo hospitals' discharges (demo/letters.py)
 #: The sites the CPTS's operator and nurse serve (the two rooms of data/scheduling.yaml).
 CPTS_SITES = ("teleconsultation-clos-mortier", "teleconsultation-la-noue")
 DEMO_GP_COMMUNE = "52121"  # Chaumont
@@ -99,6 +101,7 @@ def ensure_demo_accounts() -> dict[str, str]:
         (PROFESSIONAL_USERNAME, Role.PROFESSIONAL, gp),
         (OPERATOR_USERNAME, Role.OPERATOR, None),
         (NURSE_USERNAME, Role.NURSE, None),
+        (HOSPITAL_USERNAME, Role.HOSPITAL, None),
     ]
     passwords: dict[str, str] = {}
     with transaction.atomic():
@@ -124,6 +127,10 @@ def ensure_demo_accounts() -> dict[str, str]:
             passwords[username] = password
             if role in (Role.OPERATOR, Role.NURSE):
                 _serve_cpts_sites(user)
+            if role == Role.HOSPITAL:
+                from maillage.demo.letters import demo_hospitals
+
+                user.profile.organizations.set(demo_hospitals())
     _write_accounts(path, passwords)
     return passwords
 
