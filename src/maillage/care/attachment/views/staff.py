@@ -24,6 +24,7 @@ from maillage.analytics.attachment import WeightsError
 from maillage.care.attachment.forms import CapacityForm, RequestForm, WeightsForm
 from maillage.care.attachment.models import AttachmentRequest, GpCapacity, Proposal, State
 from maillage.care.attachment.personal_data import coordinator_communes, practitioner_of
+from maillage.care.attachment.services import capacity as capacity_service
 from maillage.care.attachment.services import matching
 from maillage.care.attachment.services import requests as service
 from maillage.care.attachment.services import weights as weights_service
@@ -175,17 +176,7 @@ def capacity_page(request: HttpRequest) -> HttpResponse:
         }
     form = CapacityForm(request.POST or None, locations=locations, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        capacity = current or GpCapacity(practitioner_id=practitioner)
-        capacity.location = data["location"]
-        capacity.new_patients_per_month = data["new_patients_per_month"]
-        capacity.radius_km = data["radius_km"]
-        capacity.age_groups = ",".join(data["age_groups"])
-        capacity.active = data["new_patients_per_month"] > 0
-        capacity.updated_by = request.user
-        capacity.save()
-        capacity.communes.set(data["communes"])
-        audit.record(request.user, "update", capacity, "attachment_capacity")
+        capacity_service.save_capacity(request.user, practitioner, form.cleaned_data)
         messages.success(request, "Votre capacité d'accueil est enregistrée.")
         return redirect("attachment:capacity")
     return render(
