@@ -12,6 +12,8 @@ never write (the audit of reads aside).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -115,11 +117,44 @@ def weights_page(request: HttpRequest) -> HttpResponse:
 # --- typing a request for someone ------------------------------------------------------------
 
 
+def _from_booking(request: HttpRequest) -> Any:
+    """The teleconsultation booking a nurse comes from ("depuis"), in her scope, or None."""
+    from maillage.care.scheduling.models import Booking
+
+    pk = request.POST.get("depuis") or request.GET.get("depuis")
+    if not pk:
+        return None
+    if not str(pk).isdigit() or len(str(pk)) > 12:
+        raise Http404("Rendez-vous inconnu")
+    booking = Booking.objects.select_related("person__commune").filter(pk=int(pk)).first()
+    if booking is None or not can_access(request.user, booking, "view"):
+        raise Http404("Rendez-vous inconnu")
+    return booking
+
+
+def _prefill(booking: Any) -> dict[str, Any]:
+    """The person's traits and commune, and this teleconsultation counted."""
+    person = booking.person
+    initial = {
+        "birth_name": person.birth_name, "first_names": person.first_names,
+        "used_name": person.used_name, "used_first_name": person.used_first_name,
+        "birth_date": person.birth_date, "sex": person.sex, "phone": person.phone,
+        "email": person.email, "teleconsultations": 1,
+    }  # fmt: skip
+    if person.commune_id:
+        initial["commune"] = f"{person.commune.name}"
+    return initial
+
+
 @never_cache
 @personal_data_required(roles=TYPISTS)
 @require_http_methods(["GET", "POST"])
 def new_request(request: HttpRequest) -> HttpResponse:
-    form = RequestForm(request.POST or None)
+    booking = _from_booking(request)
+    initial = _prefill(booking) if booking is not None else None
+    if booking is not None and request.method == "GET":
+        audit.record(request.user, "view", booking.person, service.PURPOSE, prefill=booking.pk)
+    form = RequestForm(request.POST or None, initial=initial)
     form.fields["consent"].label = (
         "La personne accepte que ces informations soient utilisées par la CPTS et transmises "
         "au médecin qui lui sera proposé, pour lui trouver un médecin traitant."
@@ -134,6 +169,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
                 request.user, traits=form.traits(),
                 commune_id=form.cleaned_data["commune"].code, criteria=form.criteria(),
                 channel=channel, consent=True,
+                synthetic=bool(booking and booking.person.synthetic),
             )  # fmt: skip
         except service.AttachmentError as exc:
             form.add_error(None, str(exc))
@@ -143,7 +179,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
                 {"reference": created.reference, "staff": True},
             )  # fmt: skip
     return render(
-        request, "attachment/staff/new.html", {"form": form},
+        request, "attachment/staff/new.html", {"form": form, "booking": booking},
         status=400 if request.method == "POST" else 200,
     )  # fmt: skip
 
