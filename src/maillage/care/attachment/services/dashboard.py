@@ -46,7 +46,12 @@ def compute(communes: set[str], now: dt.datetime) -> Dashboard:
 
 def map_svg(board: Dashboard, communes: set[str], band: str = "") -> str:
     """A choropleth of the people waiting (of one priority band when ``band``) by commune."""
-    from maillage.observatory.report.svgmap import choropleth_svg
+    from maillage.observatory.report.svgmap import (
+        PALETTES,
+        choropleth_svg,
+        classes_from_breaks,
+        spread_palette,
+    )
     from maillage.territory.models import Commune
 
     key = f"waiting_{band}" if band else "waiting"
@@ -58,10 +63,14 @@ def map_svg(board: Dashboard, communes: set[str], band: str = "") -> str:
     names = {c.code: c.name for c in drawn}
     values = {code: values.get(code, 0.0) for code in shapes}
     top = max(values.values(), default=0.0)
-    breaks = sorted({max(1.0, round(top * f)) for f in (0.2, 0.5, 0.8)}) if top else [1.0]
+    # "< 1" is nobody waiting; then up to three classes of whole people
+    breaks = sorted({1.0} | {float(max(1, round(top * f))) for f in (0.25, 0.5, 0.75)})
+    classes = classes_from_breaks(
+        breaks, spread_palette(PALETTES["YlOrRd5"], len(breaks) + 1), decimals=0
+    )
     label = next((b["label"].lower() for b in board.bands if b["key"] == band), "")
     return choropleth_svg(
-        shapes, values, breaks,
+        shapes, values, classes,
         "Personnes en attente d'un médecin traitant" + (f" ({label})" if label else ""),
         "Personnes", names=names,
         labels=[max(values, key=values.get)] if top else [],

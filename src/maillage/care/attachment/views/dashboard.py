@@ -41,6 +41,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "board": board, "band": band, "map": service.map_svg(board, shown, band),
         "no_territory": not communes, "official_missing": service.OFFICIAL_SOURCE_MISSING,
         "total_labels": service.TOTAL_LABELS,
+        "band_label": next((b["label"] for b in board.bands if b["key"] == band), ""),
     })  # fmt: skip
 
 
