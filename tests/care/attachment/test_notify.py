@@ -90,7 +90,7 @@ def test_each_change_reaches_the_person_and_the_proposal_the_gp_without_health_d
         assert notify.notify_transition(step.pk) == 0
     assert len(sms_texts(sms_dir)) == 4 and len(smtp.messages) == 5
     assert Notice.objects.filter(status="sent").count() == 9
-    assert AuditEvent.objects.filter(purpose="notification").count() == 8
+    assert AuditEvent.objects.filter(purpose="notification").count() == 9  # 8 + the GP's
 
 
 def test_a_decline_and_an_expiry_tell_the_person_she_keeps_her_place(

@@ -142,6 +142,7 @@ def notify_transition(step_id: int) -> int:
         to = _gp_email(proposal)
         row = _claim(step, NoticeAudience.GP, "email") if to else None
         if row is not None:
+            audit.record(None, "view", step.request, PURPOSE, state=step.to_state, audience="gp")
             subject, text = gp_text(step, proposal)
             sent += _deliver(row, to, subject, text)
     return sent
