@@ -41,3 +41,19 @@ def test_the_demo_waiting_list_is_synthetic_matched_and_loaded_once(demo_db):
     assert figures["requests"] == requests.count() and figures["people"] > 0
     again = load_demo_waiting_list()
     assert again.counts["demandes"] == 0 and AttachmentRequest.objects.count() == requests.count()
+
+
+def test_a_demo_load_that_fails_half_way_leaves_nothing(demo_db, monkeypatch):
+    """All or nothing: a failure at the matching run undoes the requests and capacities."""
+    from maillage.care.attachment.services import matching
+    from maillage.demo.attachment import load_demo_waiting_list
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("panne pendant le calcul")
+
+    monkeypatch.setattr(matching, "run", broken)
+    try:
+        load_demo_waiting_list()
+    except RuntimeError:
+        pass
+    assert not AttachmentRequest.objects.exists() and not GpCapacity.objects.exists()

@@ -71,3 +71,18 @@ def test_the_matching_run_fills_the_month_and_the_flag_follows(demo_db, coordina
     # next month the room is back
     capacity_service.sync_directory(now=dt.datetime.now(dt.UTC) + dt.timedelta(days=40))
     assert _flag(gp_near) is True
+
+
+def test_a_capacity_whose_directory_update_fails_is_not_saved(demo_db, gp_user, monkeypatch):
+    capacity = make_gp("NOUVEAU", SAINT_DIZIER, 1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("index indisponible")
+
+    monkeypatch.setattr(capacity_service, "sync_directory", broken)
+    try:
+        capacity_service.save_capacity(gp_user, capacity.practitioner_id, _form(capacity, 9))
+    except RuntimeError:
+        pass
+    capacity.refresh_from_db()
+    assert capacity.new_patients_per_month == 1  # nothing half-written
