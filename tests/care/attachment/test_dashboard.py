@@ -89,3 +89,11 @@ def test_only_coordinators_see_it_on_every_channel(filled, make_user, gp_user, s
         assert ["Personnes en attente", "0"] in list(
             csv.reader(io.StringIO(page.content.decode("utf-8-sig")), delimiter=";")
         )
+
+
+def test_an_administrator_sees_the_communes_concerned(filled, make_user):
+    admin = make_user("admin", Role.ADMINISTRATOR)
+    page = verified_client(admin).get(URL)
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-key="people">3<' in html  # Chaumont's too
+    assert 'data-commune="52121"' in html

@@ -11,10 +11,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from maillage.accounts.models import Role
+from maillage.care.attachment.models import AttachmentRequest, GpCapacity
 from maillage.care.attachment.personal_data import coordinator_communes
 from maillage.care.attachment.services import dashboard as service
 from maillage.care.people.views import personal_data_required
-from maillage.territory.models import Commune
 
 COORDINATORS = [Role.COORDINATOR, Role.ADMINISTRATOR]
 
@@ -23,7 +23,10 @@ def _communes(request: HttpRequest) -> set[str]:
     """The coordinator's communes; an administrator's: every commune with a request or a
     capacity."""
     if request.user.is_superuser or request.user.profile.role == Role.ADMINISTRATOR:
-        return set(Commune.objects.values_list("code", flat=True))
+        # not every commune of France (too many parameters for one query): those concerned
+        return set(AttachmentRequest.objects.values_list("commune_id", flat=True)) | set(
+            GpCapacity.objects.values_list("location__commune_id", flat=True)
+        )
     return coordinator_communes(request.user)
 
 
@@ -36,9 +39,8 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     band = request.GET.get("priorite", "")
     if band not in {b["key"] for b in board.bands}:
         band = ""
-    shown = {r["commune"] for r in board.communes} if len(communes) > 2000 else communes
     return render(request, "attachment/staff/dashboard.html", {
-        "board": board, "band": band, "map": service.map_svg(board, shown, band),
+        "board": board, "band": band, "map": service.map_svg(board, communes, band),
         "no_territory": not communes, "official_missing": service.OFFICIAL_SOURCE_MISSING,
         "total_labels": service.TOTAL_LABELS,
         "band_label": next((b["label"] for b in board.bands if b["key"] == band), ""),
