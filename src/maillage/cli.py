@@ -186,12 +186,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _announce_demo_accounts() -> None:
     from maillage.demo.accounts import demo_accounts_path, ensure_demo_accounts
+    from maillage.demo.attachment import load_demo_waiting_list
     from maillage.demo.care import load_demo_gp_bookings
     from maillage.demo.letters import load_demo_discharges
 
     accounts = ensure_demo_accounts()
     load_demo_gp_bookings()  # the professional demo account's page "Mes patients"
     load_demo_discharges()  # a synthetic year of discharge letters (the hospital referent's)
+    load_demo_waiting_list()  # the waiting list for a médecin traitant, its dashboard
     _say(
         f"Comptes de démonstration ({', '.join(sorted(accounts))}) : identifiants et mots de "
         f"passe dans {demo_accounts_path()}"

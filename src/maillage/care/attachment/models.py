@@ -258,3 +258,37 @@ class WeightsVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Pondérations du {self.at:%d/%m/%Y %H:%M}"
+
+
+class NoticeAudience(models.TextChoices):
+    PERSON = "person", "Personne"
+    GP = "gp", "Médecin"
+
+
+class Notice(models.Model):
+    """One message about one state change, to the person or the GP, by one medium: claimed
+    before sending (unique key), so that no change is notified twice, even from two workers.
+    Holds no text and no address (as the scheduling app's Notification)."""
+
+    transition = models.ForeignKey(Transition, on_delete=models.CASCADE, related_name="notices")
+    audience = models.CharField(max_length=6, choices=NoticeAudience.choices)
+    medium = models.CharField(max_length=5, choices=[("sms", "SMS"), ("email", "Courriel")])
+    status = models.CharField(
+        max_length=8,
+        choices=[("sending", "En cours d'envoi"), ("sent", "Envoyé"), ("failed", "Échec")],
+        default="sending",
+    )
+    error = models.CharField(max_length=80, blank=True)  # the exception's class name only
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "message envoyé"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transition", "audience", "medium"], name="attachment_notice_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Message n° {self.pk} ({self.audience}, {self.medium})"

@@ -26,6 +26,7 @@ from maillage.care.attachment.models import (
     MatchingRun,
     ProposalState,
 )
+from maillage.care.attachment.services import capacity as capacity_service
 from maillage.care.attachment.services import requests as requests_service
 from maillage.care.attachment.services import weights as weights_service
 from maillage.care.people import audit
@@ -51,6 +52,11 @@ def capacities(now: dt.datetime | None = None) -> list[tuple[GpCapacity, int]]:
         .annotate(taken=taken)
     )
     return [(c, max(0, c.new_patients_per_month - c.taken)) for c in rows]
+
+
+def room_by_capacity(now: dt.datetime | None = None) -> dict[int, int]:
+    """{capacity id: room left this month} of the active capacities."""
+    return {c.pk: room for c, room in capacities(now)}
 
 
 def waiting(communes: set[str] | None) -> Any:
@@ -117,6 +123,8 @@ def run(
                 by_id[a.seeker], by_gp[a.gp], distance_km=a.distance_km,
                 reasons=list(a.reasons), user=user, run=record, now=now,
             )  # fmt: skip
+        # GPs whose month is now full no longer "accept new patients" in the directory
+        capacity_service.sync_directory([c.practitioner_id for c in by_gp.values()], now)
         record.seconds = time.perf_counter() - started
         record.save(update_fields=["seconds"])
         audit.record(

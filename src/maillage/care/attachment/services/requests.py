@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from maillage.analytics.attachment import Answers, score
+from maillage.care.attachment import notify
 from maillage.care.attachment.models import (
     TRANSITIONS,
     AttachmentRequest,
@@ -24,6 +25,7 @@ from maillage.care.attachment.models import (
     State,
     Transition,
 )
+from maillage.care.attachment.services import capacity as capacity_service
 from maillage.care.attachment.services import weights as weights_service
 from maillage.care.people import audit
 from maillage.care.people.models import ConsentChannel, ConsentPurpose, Person
@@ -80,6 +82,7 @@ def _transition(
     request.state_changed_at = now
     request.save(update_fields=["state", "state_changed_at"])
     audit.record(user, "update", request, PURPOSE, state=to)
+    notify.after_commit(step)
     return step
 
 
@@ -146,9 +149,11 @@ def create_request(
             explanation_json=json.dumps([list(line) for line in result.explanation]),
             note=note,
         )
-        Transition.objects.create(request=request, from_state="", to_state=State.REQUESTED, by=(
-            user if getattr(user, "is_authenticated", False) else None
-        ))  # fmt: skip
+        step = Transition.objects.create(
+            request=request, from_state="", to_state=State.REQUESTED,
+            by=user if getattr(user, "is_authenticated", False) else None,
+        )  # fmt: skip
+        notify.after_commit(step)
         audit.record(user, "create", request, PURPOSE, channel=channel, score=result.total)
     return request
 
@@ -194,6 +199,8 @@ def _decide(user: Any, proposal: Proposal, to: str, state: str) -> Proposal:
         proposal.decided_by = user if getattr(user, "is_authenticated", False) else None
         proposal.save(update_fields=["state", "decided_at", "decided_by"])
         audit.record(user, "update", proposal, PURPOSE, state=state)
+        if state == ProposalState.DECLINED:  # a place given back this month
+            capacity_service.sync_directory([proposal.gp.practitioner_id])
     return proposal
 
 
@@ -239,5 +246,6 @@ def expire_overdue(now: dt.datetime | None = None) -> int:
             proposal.decided_at = now
             proposal.save(update_fields=["state", "decided_at"])
             audit.record(None, "update", proposal, "attachment_expiry", state="expired")
+            capacity_service.sync_directory([proposal.gp.practitioner_id], now)
             n += 1
     return n

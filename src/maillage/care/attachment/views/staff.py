@@ -12,6 +12,8 @@ never write (the audit of reads aside).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,6 +26,7 @@ from maillage.analytics.attachment import WeightsError
 from maillage.care.attachment.forms import CapacityForm, RequestForm, WeightsForm
 from maillage.care.attachment.models import AttachmentRequest, GpCapacity, Proposal, State
 from maillage.care.attachment.personal_data import coordinator_communes, practitioner_of
+from maillage.care.attachment.services import capacity as capacity_service
 from maillage.care.attachment.services import matching
 from maillage.care.attachment.services import requests as service
 from maillage.care.attachment.services import weights as weights_service
@@ -114,11 +117,44 @@ def weights_page(request: HttpRequest) -> HttpResponse:
 # --- typing a request for someone ------------------------------------------------------------
 
 
+def _from_booking(request: HttpRequest) -> Any:
+    """The teleconsultation booking a nurse comes from ("depuis"), in her scope, or None."""
+    from maillage.care.scheduling.models import Booking
+
+    pk = request.POST.get("depuis") or request.GET.get("depuis")
+    if not pk:
+        return None
+    if not str(pk).isdigit() or len(str(pk)) > 12:
+        raise Http404("Rendez-vous inconnu")
+    booking = Booking.objects.select_related("person__commune").filter(pk=int(pk)).first()
+    if booking is None or not can_access(request.user, booking, "view"):
+        raise Http404("Rendez-vous inconnu")
+    return booking
+
+
+def _prefill(booking: Any) -> dict[str, Any]:
+    """The person's traits and commune, and this teleconsultation counted."""
+    person = booking.person
+    initial = {
+        "birth_name": person.birth_name, "first_names": person.first_names,
+        "used_name": person.used_name, "used_first_name": person.used_first_name,
+        "birth_date": person.birth_date, "sex": person.sex, "phone": person.phone,
+        "email": person.email, "teleconsultations": 1,
+    }  # fmt: skip
+    if person.commune_id:
+        initial["commune"] = f"{person.commune.name}"
+    return initial
+
+
 @never_cache
 @personal_data_required(roles=TYPISTS)
 @require_http_methods(["GET", "POST"])
 def new_request(request: HttpRequest) -> HttpResponse:
-    form = RequestForm(request.POST or None)
+    booking = _from_booking(request)
+    initial = _prefill(booking) if booking is not None else None
+    if booking is not None and request.method == "GET":
+        audit.record(request.user, "view", booking.person, service.PURPOSE, prefill=booking.pk)
+    form = RequestForm(request.POST or None, initial=initial)
     form.fields["consent"].label = (
         "La personne accepte que ces informations soient utilisées par la CPTS et transmises "
         "au médecin qui lui sera proposé, pour lui trouver un médecin traitant."
@@ -133,6 +169,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
                 request.user, traits=form.traits(),
                 commune_id=form.cleaned_data["commune"].code, criteria=form.criteria(),
                 channel=channel, consent=True,
+                synthetic=bool(booking and booking.person.synthetic),
             )  # fmt: skip
         except service.AttachmentError as exc:
             form.add_error(None, str(exc))
@@ -142,7 +179,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
                 {"reference": created.reference, "staff": True},
             )  # fmt: skip
     return render(
-        request, "attachment/staff/new.html", {"form": form},
+        request, "attachment/staff/new.html", {"form": form, "booking": booking},
         status=400 if request.method == "POST" else 200,
     )  # fmt: skip
 
@@ -175,17 +212,7 @@ def capacity_page(request: HttpRequest) -> HttpResponse:
         }
     form = CapacityForm(request.POST or None, locations=locations, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        capacity = current or GpCapacity(practitioner_id=practitioner)
-        capacity.location = data["location"]
-        capacity.new_patients_per_month = data["new_patients_per_month"]
-        capacity.radius_km = data["radius_km"]
-        capacity.age_groups = ",".join(data["age_groups"])
-        capacity.active = data["new_patients_per_month"] > 0
-        capacity.updated_by = request.user
-        capacity.save()
-        capacity.communes.set(data["communes"])
-        audit.record(request.user, "update", capacity, "attachment_capacity")
+        capacity_service.save_capacity(request.user, practitioner, form.cleaned_data)
         messages.success(request, "Votre capacité d'accueil est enregistrée.")
         return redirect("attachment:capacity")
     return render(
