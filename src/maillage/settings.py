@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "maillage.care.people",
     "maillage.care.scheduling",
     "maillage.care.attachment",
+    "maillage.care.register",
 ]
 
 # The cache holds the rate-limit counters (maillage.web.ratelimit). The default is Django's
