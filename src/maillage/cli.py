@@ -190,6 +190,9 @@ def _announce_demo_accounts() -> None:
 
     accounts = ensure_demo_accounts()
     load_demo_gp_bookings()  # the professional demo account's page "Mes patients"
+    from maillage.demo.register import load_demo_register
+
+    load_demo_register()  # the CCAS agent's register of Saint-Dizier
     _say(
         f"Comptes de démonstration ({', '.join(sorted(accounts))}) : identifiants et mots de "
         f"passe dans {demo_accounts_path()}"

@@ -1,5 +1,6 @@
-"""The demo login accounts: a coordinator, a professional, and the CPTS's phone operator and
-nurse, with random passwords.
+"""The demo login accounts: a coordinator, a professional, the CPTS's phone operator and
+nurse, and a CCAS agent of Saint-Dizier (the register of vulnerable people), with random
+passwords.
 
 The professional is attached to a synthetic practitioner (see :mod:`maillage.demo.synthetic`);
 the operator and the nurse serve both teleconsultation rooms of the demo (``Site.staff``; they
@@ -23,6 +24,9 @@ COORDINATOR_USERNAME = "coordination"
 PROFESSIONAL_USERNAME = "docteur.demo"
 OPERATOR_USERNAME = "operateur.cpts"
 NURSE_USERNAME = "infirmiere.cpts"
+#: A Saint-Dizier CCAS agent: the register of vulnerable people of that commune only.
+CCAS_USERNAME = "ccas.saint-dizier"
+CCAS_COMMUNE = "52448"  # Saint-Dizier
 #: The sites the CPTS's operator and nurse serve (the two rooms of data/scheduling.yaml).
 CPTS_SITES = ("teleconsultation-clos-mortier", "teleconsultation-la-noue")
 DEMO_GP_COMMUNE = "52121"  # Chaumont
@@ -99,6 +103,7 @@ def ensure_demo_accounts() -> dict[str, str]:
         (PROFESSIONAL_USERNAME, Role.PROFESSIONAL, gp),
         (OPERATOR_USERNAME, Role.OPERATOR, None),
         (NURSE_USERNAME, Role.NURSE, None),
+        (CCAS_USERNAME, Role.CCAS_AGENT, None),
     ]
     passwords: dict[str, str] = {}
     with transaction.atomic():
@@ -124,8 +129,25 @@ def ensure_demo_accounts() -> dict[str, str]:
             passwords[username] = password
             if role in (Role.OPERATOR, Role.NURSE):
                 _serve_cpts_sites(user)
+            if role == Role.CCAS_AGENT:
+                _ccas_commune(user)
     _write_accounts(path, passwords)
     return passwords
+
+
+def _ccas_commune(user) -> None:
+    """The CCAS agent's territory: the commune of Saint-Dizier alone (when imported)."""
+    from maillage.territory.models import Commune, Territory
+
+    if not Commune.objects.filter(code=CCAS_COMMUNE).exists():
+        return
+    territory, _ = _sync(
+        Territory,
+        {"slug": "ccas-saint-dizier"},
+        {"name": "CCAS de Saint-Dizier", "kind": Territory.Kind.COMMUNE},
+    )
+    territory.communes.set([CCAS_COMMUNE])
+    user.profile.territories.add(territory)
 
 
 def _serve_cpts_sites(user) -> None:
