@@ -132,3 +132,11 @@ def test_the_prefects_list_is_for_coordinators_in_their_territory_and_audited(
     assert "synthétique" in body
     event = AuditEvent.objects.get(user=coordinator, action="export")
     assert event.purpose == "register_prefect" and event.details["ids"] == [mine.pk]
+
+
+def test_an_administrator_registers_in_any_commune_of_the_default_territory(demo_db):
+    admin = verified_client(make_user("admin-registre", Role.ADMINISTRATOR))
+    page = admin.get("/soins/registre/")
+    assert page.status_code == 200 and f'value="{SAINT_DIZIER}"' in text(page)
+    assert admin.post("/soins/registre/", {**FORM, "commune": CHAUMONT}).status_code == 302
+    assert Registration.objects.get().commune_id == CHAUMONT

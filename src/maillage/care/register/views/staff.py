@@ -48,13 +48,20 @@ def _communes(request: HttpRequest) -> set[str] | None:
 
 
 def _commune_choices(communes: set[str] | None) -> list[tuple[str, str]]:
+    """The communes a user may pick: their own (an administrator: those of the platform's
+    default territory, ``MAILLAGE_DEFAULT_TERRITORY``)."""
+    from maillage.config import DEFAULT_TERRITORY
     from maillage.territory.models import Commune
+    from maillage.territory.services import UnknownTerritory, resolve
 
-    rows = Commune.objects.order_by("name")
-    rows = rows.filter(code__in=communes) if communes is not None else rows.filter(
-        departement_id="52"
-    )  # fmt: skip
-    return [(c.code, f"{c.name} ({c.code})") for c in rows[:500]]
+    if communes is None:
+        try:
+            rows = resolve(DEFAULT_TERRITORY).communes.all()
+        except UnknownTerritory:
+            rows = Commune.objects.none()
+    else:
+        rows = Commune.objects.filter(code__in=communes)
+    return [(c.code, f"{c.name} ({c.code})") for c in rows.order_by("name")[:1000]]
 
 
 # --- the register -----------------------------------------------------------------------------
