@@ -206,3 +206,36 @@ def test_access_erasure_and_merge(agent_a):
     retention.erase(r.person, None)
     r.refresh_from_db()
     assert r.removed_at is not None and r.emergency_contacts == "" and r.anonymised_at
+
+
+def test_the_worker_schedules_the_nightly_removal_once(agent_a, worker):
+    from django_tasks_db.models import DBTaskResult
+
+    from maillage.care.register import tasks
+
+    now = timezone.now()
+    stale = registered(agent_a)
+    Registration.objects.filter(pk=stale.pk).update(confirmed_at=now - dt.timedelta(days=500))
+    assert tasks.ensure_scheduled(now) is True
+    assert tasks.ensure_scheduled(now) is False  # one waiting run is enough
+    waiting = DBTaskResult.objects.get(task_path=tasks.remove_unconfirmed_daily.module_path)
+    assert timezone.localtime(waiting.run_after).time() == tasks.RUN_AT
+    DBTaskResult.objects.filter(pk=waiting.pk).update(run_after=now - dt.timedelta(minutes=1))
+    worker()
+    stale.refresh_from_db()
+    assert stale.removal_reason == RemovalReason.NOT_CONFIRMED
+
+
+def test_a_merge_of_two_registered_persons_keeps_one_active_registration(agent_a):
+    from maillage.care.people import identity
+    from maillage.care.people.models import PossibleDuplicate
+
+    first = _register(agent_a)
+    second = _register(agent_a, traits={**TRAITS, "birth_name": "Zorgbellin"})  # a typo
+    pair = PossibleDuplicate.objects.get()
+    admin = make_user("admin.fusion", Role.ADMINISTRATOR)
+    kept = identity.merge(admin, pair.pk, first.person_id)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.person_id == second.person_id == kept.pk
+    assert first.removed_at is None and second.removal_reason == RemovalReason.MERGED
