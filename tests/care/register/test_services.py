@@ -239,3 +239,23 @@ def test_a_merge_of_two_registered_persons_keeps_one_active_registration(agent_a
     second.refresh_from_db()
     assert first.person_id == second.person_id == kept.pk
     assert first.removed_at is None and second.removal_reason == RemovalReason.MERGED
+
+
+def test_the_attending_gp_knows_of_the_registration_only_when_the_person_agreed(agent_a):
+    from maillage.accounts.models import Profile
+    from maillage.directory.models import Practitioner
+
+    doctor = Practitioner.objects.create(family_name="GP", given_name="Test", source="manual")
+    other = Practitioner.objects.create(family_name="Autre", given_name="Test", source="manual")
+    gp = make_user("gp-registre", Role.PROFESSIONAL)
+    Profile.objects.filter(user=gp).update(practitioner=doctor)
+    gp.refresh_from_db()
+    agreed = registered(agent_a, share_with_professionals=True)
+    refused = registered(agent_a)
+    for r in (agreed, refused):
+        Person.objects.filter(pk=r.person_id).update(attending_doctor=doctor)
+    assert registrations.shared_with(gp, Person.objects.get(pk=agreed.person_id))
+    assert not registrations.shared_with(gp, Person.objects.get(pk=refused.person_id))
+    Person.objects.filter(pk=agreed.person_id).update(attending_doctor=other)
+    assert not registrations.shared_with(gp, Person.objects.get(pk=agreed.person_id))
+    assert not can_access(gp, agreed, "view")  # never the details

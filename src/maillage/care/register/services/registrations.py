@@ -155,3 +155,24 @@ def remove_unconfirmed(now: dt.datetime | None = None) -> int:
             audit.record(None, "delete", registration, "register_confirmation", reason="stale")
             n += 1
     return n
+
+
+def shared_with(user: Any, person: Any) -> bool:
+    """Whether ``user``, a professional whose practitioner is the person's declared médecin
+    traitant, may know that the person is on a register: only when the person agreed
+    (``share_with_professionals``); never any detail. Audited when it says yes."""
+    from maillage.accounts.models import Role
+    from maillage.accounts.permissions import role_of
+
+    practitioner = getattr(getattr(user, "profile", None), "practitioner_id", None)
+    if role_of(user) != Role.PROFESSIONAL or practitioner is None:
+        return False
+    if person.attending_doctor_id != practitioner:
+        return False
+    registration = Registration.objects.filter(
+        person=person, removed_at__isnull=True, share_with_professionals=True
+    ).first()
+    if registration is None:
+        return False
+    audit.record(user, "view", registration, "register_shared", fields=["registered"])
+    return True
