@@ -78,6 +78,10 @@ def test_an_agent_registers_a_person_and_calls_them_in_a_heatwave(served_app, ch
     with page.expect_navigation():
         page.click("[data-testid=submit]")  # first without consent: refused in French
     assert "accord de la personne est nécessaire" in page.inner_text("#field-consent")
+    assert errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
+    errors.clear()  # that 400 was the refused form's answer
     page.locator("#id_consent").check()
     with page.expect_navigation():
         page.click("[data-testid=submit]")
