@@ -149,5 +149,6 @@ def test_care_summary_prints_the_three_parts_for_a_territory(cli_home):
     assert figures["waiting"]["people"] == 0  # a fresh install has no request
     assert figures["waiting"]["median_wait_days"] is None
     assert figures["letters"]["hospitals"] == [] and figures["letters"]["discharges"] == 0
+    assert figures["register"]["people"] == 0 and figures["register"]["campaigns"] == 0
     unknown = run(["care", "summary", "departement:00"], cli_home)
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr

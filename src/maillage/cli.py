@@ -194,6 +194,9 @@ def _announce_demo_accounts() -> None:
     load_demo_gp_bookings()  # the professional demo account's page "Mes patients"
     load_demo_discharges()  # a synthetic year of discharge letters (the hospital referent's)
     load_demo_waiting_list()  # the waiting list for a médecin traitant, its dashboard
+    from maillage.demo.register import load_demo_register
+
+    load_demo_register()  # the CCAS agent's register of Saint-Dizier
     _say(
         f"Comptes de démonstration ({', '.join(sorted(accounts))}) : identifiants et mots de "
         f"passe dans {demo_accounts_path()}"

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "maillage.care.scheduling",
     "maillage.care.attachment",
     "maillage.care.letters",
+    "maillage.care.register",
 ]
 
 # The cache holds the rate-limit counters (maillage.web.ratelimit). The default is Django's

@@ -20,6 +20,7 @@ urlpatterns = [
     path("soins-non-programmes/", include(scheduling_urls.finder_urls)),
     path("exports/", include("maillage.exports.urls")),
     path("soins/personnes/", include("maillage.care.people.urls")),
+    path("soins/registre/", include("maillage.care.register.urls")),
     path("", include("maillage.care.attachment.urls")),  # /medecin-traitant/, /soins/medecin-…
     path("", include("maillage.care.letters.urls")),  # /soins/sorties/, /pro/lettres-de-sortie/
     path("", include(scheduling_urls.booking_urls)),  # /rendez-vous/, /soins/operateur/

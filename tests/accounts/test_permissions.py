@@ -46,3 +46,18 @@ def test_coordinator_is_scoped_to_territories(demo_db):
 def test_unknown_action_is_a_bug(demo_db):
     with pytest.raises(ValueError):
         can(AnonymousUser(), "delete")
+
+
+@pytest.mark.parametrize(
+    ("role", "home"),
+    [
+        (Role.OPERATOR, "/soins/operateur/"),
+        (Role.HOSPITAL, "/soins/sorties/"),
+        (Role.CCAS_AGENT, "/soins/registre/"),
+        (Role.PROFESSIONAL, "/pro/"),
+    ],
+)
+def test_each_role_starts_on_its_own_page(demo_db, role, home):
+    from maillage.accounts.permissions import home_of
+
+    assert home_of(_user(f"u-{role}", role))[0] == home

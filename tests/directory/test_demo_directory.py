@@ -205,6 +205,7 @@ def test_demo_accounts_are_idempotent_and_private(demo_db, tmp_path, monkeypatch
         "operateur.cpts",
         "infirmiere.cpts",
         "referent.hopital",
+        "ccas.saint-dizier",
     }
     assert ensure_demo_accounts() == first
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

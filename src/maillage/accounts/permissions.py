@@ -26,6 +26,7 @@ ROLE_HOMES: dict[str, tuple[str, str]] = {
     Role.OPERATOR: ("booking:operator", "Rendez-vous"),
     Role.NURSE: ("care_staff:home", "Ma journée"),
     Role.HOSPITAL: ("letters:list", "Sorties d'hospitalisation"),
+    Role.CCAS_AGENT: ("register:list", "Registre des personnes vulnérables"),
 }
 DEFAULT_HOME = ("pro:home", "Espace pro")
 

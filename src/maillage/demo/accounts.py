@@ -1,6 +1,6 @@
 """The demo login accounts: a coordinator, a professional, the CPTS's phone operator and
-nurse, and a hospital referent (the three demo hospitals of :mod:`maillage.demo.letters`), with
-random passwords.
+nurse, a hospital referent (the three demo hospitals of :mod:`maillage.demo.letters`) and a
+CCAS agent of Saint-Dizier (the register of vulnerable people), with random passwords.
 
 The professional is attached to a synthetic practitioner (see :mod:`maillage.demo.synthetic`);
 the operator and the nurse serve both teleconsultation rooms of the demo (``Site.staff``; they
@@ -25,6 +25,9 @@ PROFESSIONAL_USERNAME = "docteur.demo"
 OPERATOR_USERNAME = "operateur.cpts"
 NURSE_USERNAME = "infirmiere.cpts"
 HOSPITAL_USERNAME = "referent.hopital"  # the demo hospitals' discharges (demo/letters.py)
+#: A Saint-Dizier CCAS agent: the register of vulnerable people of that commune only.
+CCAS_USERNAME = "ccas.saint-dizier"
+CCAS_COMMUNE = "52448"  # Saint-Dizier
 #: The sites the CPTS's operator and nurse serve (the two rooms of data/scheduling.yaml).
 CPTS_SITES = ("teleconsultation-clos-mortier", "teleconsultation-la-noue")
 DEMO_GP_COMMUNE = "52121"  # Chaumont
@@ -102,6 +105,7 @@ def ensure_demo_accounts() -> dict[str, str]:
         (OPERATOR_USERNAME, Role.OPERATOR, None),
         (NURSE_USERNAME, Role.NURSE, None),
         (HOSPITAL_USERNAME, Role.HOSPITAL, None),
+        (CCAS_USERNAME, Role.CCAS_AGENT, None),
     ]
     passwords: dict[str, str] = {}
     with transaction.atomic():
@@ -131,8 +135,25 @@ def ensure_demo_accounts() -> dict[str, str]:
                 from maillage.demo.letters import demo_hospitals
 
                 user.profile.organizations.set(demo_hospitals())
+            if role == Role.CCAS_AGENT:
+                _ccas_commune(user)
     _write_accounts(path, passwords)
     return passwords
+
+
+def _ccas_commune(user) -> None:
+    """The CCAS agent's territory: the commune of Saint-Dizier alone (when imported)."""
+    from maillage.territory.models import Commune, Territory
+
+    if not Commune.objects.filter(code=CCAS_COMMUNE).exists():
+        return
+    territory, _ = _sync(
+        Territory,
+        {"slug": "ccas-saint-dizier"},
+        {"name": "CCAS de Saint-Dizier", "kind": Territory.Kind.COMMUNE},
+    )
+    territory.communes.set([CCAS_COMMUNE])
+    user.profile.territories.add(territory)
 
 
 def _serve_cpts_sites(user) -> None:
