@@ -45,6 +45,7 @@ def test_the_page_shows_the_summary_numbers_of_the_coordinators_communes(filled,
     assert "Chaumont" not in html.split('data-testid="by-commune"')[1]  # not theirs
     assert "ZORGBELIN" not in html and "ARBOGAST" not in html  # aggregates only
     assert "Aucune source officielle" in html and "<svg" in html
+    assert ">aucune<" in html and "&lt; 1" not in html  # the map's legend counts people
     rows = {r["commune"]: r for r in summary.by_commune({SAINT_DIZIER, WASSY}, timezone.now())}
     assert rows[SAINT_DIZIER]["waiting"] == 1 and rows[SAINT_DIZIER]["waiting_basse"] == 1
     assert rows[SAINT_DIZIER]["placed"] == 1 and rows[SAINT_DIZIER]["capacity_per_month"] == 2
@@ -97,3 +98,12 @@ def test_an_administrator_sees_the_communes_concerned(filled, make_user):
     html = page.content.decode()
     assert page.status_code == 200 and 'data-key="people">3<' in html  # Chaumont's too
     assert 'data-commune="52121"' in html
+
+
+def test_the_map_legend_counts_whole_people():
+    from maillage.care.attachment.services.dashboard import _count_label
+
+    inf = float("inf")
+    assert [_count_label(*b) for b in [(-inf, 1), (1, 2), (2, 5), (5, inf)]] == [
+        "aucune", "1", "2 à 4", "≥ 5",
+    ]  # fmt: skip

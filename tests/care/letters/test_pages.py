@@ -158,6 +158,10 @@ def test_indicators_page_and_exports_per_role_show_figures_not_names(
     assert "ZORGBELIN" not in text(page) and "trend-chart" in text(page)
     median = str(expected[0]["median_delay_hours"]).replace(".", ",")  # French decimals
     assert median == "4,0" and f"<td>{median}</td>" in text(page)
+    from maillage.observatory.report.formatting import fr_percent
+
+    same_day = fr_percent(expected[0]["sent_same_day_share"], 1)  # a percentage, as people read
+    assert same_day.endswith("%") and f"<td>{same_day}</td>" in text(page)
     csv = coordinator_client.get("/soins/sorties/indicateurs.csv")
     assert csv.status_code == 200 and "Délai médian" in text(csv)
     assert "ZORGBELIN" not in text(csv) and "CHAUMONT" not in text(csv)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,12 @@ def map_svg(board: Dashboard, communes: set[str], band: str = "") -> str:
     top = max(values.values(), default=0.0)
     # "< 1" is nobody waiting; then up to three classes of whole people
     breaks = sorted({1.0} | {float(max(1, round(top * f))) for f in (0.25, 0.5, 0.75)})
-    classes = classes_from_breaks(
-        breaks, spread_palette(PALETTES["YlOrRd5"], len(breaks) + 1), decimals=0
-    )
+    classes = [
+        (lower, upper, color, _count_label(lower, upper))
+        for lower, upper, color, _ in classes_from_breaks(
+            breaks, spread_palette(PALETTES["YlOrRd5"], len(breaks) + 1), decimals=0
+        )
+    ]
     label = next((b["label"].lower() for b in board.bands if b["key"] == band), "")
     return choropleth_svg(
         shapes, values, classes,
@@ -142,3 +146,13 @@ def to_xlsx(board: Dashboard) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _count_label(lower: float, upper: float) -> str:
+    """A class of whole people, [lower, upper): "aucune", "1", "2 à 4", "≥ 5"."""
+    if lower == -math.inf:
+        return "aucune"
+    if upper == math.inf:
+        return f"≥ {lower:.0f}"
+    last = upper - 1
+    return f"{lower:.0f}" if last <= lower else f"{lower:.0f} à {last:.0f}"
