@@ -150,5 +150,9 @@ def test_care_summary_prints_the_three_parts_for_a_territory(cli_home):
     assert figures["waiting"]["median_wait_days"] is None
     assert figures["letters"]["hospitals"] == [] and figures["letters"]["discharges"] == 0
     assert figures["register"]["people"] == 0 and figures["register"]["campaigns"] == 0
+    assert not any(figures[k]["synthetic"] for k in ("waiting", "register", "letters"))
+    text = run(["care", "summary", "departement:52"], cli_home)
+    assert text.returncode == 0 and text.stdout.startswith("Haute-Marne (")
+    assert "\nwaiting:\n  people: 0\n" in text.stdout and "  hospitals: aucun\n" in text.stdout
     unknown = run(["care", "summary", "departement:00"], cli_home)
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr

@@ -127,8 +127,21 @@ def cmd_care(args: argparse.Namespace) -> int:
             continue
         print(f"{key}:")
         for name, value in part.items():
-            print(f"  {name}: {json.dumps(value, ensure_ascii=False)}")
+            if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                # a table (the letters' hospitals): one line per row, its name first
+                print(f"  {name}:" + ("" if value else " aucun"))
+                for row in value:
+                    label = row.get("name", "")
+                    rest = ", ".join(f"{k} {_text(v)}" for k, v in row.items() if k != "name")
+                    print(f"    - {label}: {rest}")
+            else:
+                print(f"  {name}: {_text(value)}")
     return 0
+
+
+def _text(value: object) -> str:
+    """A figure as the text format prints it: numbers and null as in JSON, text bare."""
+    return str(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def cmd_fhir_bundle(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ def test_the_demo_waiting_list_is_synthetic_matched_and_loaded_once(demo_db):
     communes = coordinator_communes(coordinator)
     figures = summary.waiting_figures(communes, timezone.now())
     assert figures["requests"] == requests.count() and figures["people"] > 0
+    assert figures["synthetic"] is True  # demo people: the figures say they are made up
     again = load_demo_waiting_list()
     assert again.counts["demandes"] == 0 and AttachmentRequest.objects.count() == requests.count()
 

@@ -39,6 +39,8 @@ def waiting_figures(communes: set[str], now: dt.datetime) -> dict[str, Any]:
         "placed_share": round(placed / total, 3) if total else None,
         "gps_with_capacity": capacity.count(),
         "capacity_per_month": sum(c.new_patients_per_month for c in capacity),
+        # made-up demo people are counted: say so wherever these figures go
+        "synthetic": requests.filter(person__synthetic=True).exists(),
     }
 
 

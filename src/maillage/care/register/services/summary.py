@@ -42,6 +42,8 @@ def register_figures(communes: set[str], now: dt.datetime) -> dict[str, Any]:
             registration__commune_id__in=communes,
             campaign__closed_at__isnull=True,
         ).count(),  # fmt: skip
+        # made-up demo people are counted: say so wherever these figures go
+        "synthetic": active.filter(synthetic=True).exists(),
     }
 
 
