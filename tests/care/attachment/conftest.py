@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from maillage.accounts.models import Profile, Role
 from maillage.care.attachment.models import GpCapacity
 from maillage.directory.models import Location, Practitioner, PractitionerRole
 from maillage.territory.models import Commune, Territory
 
-HOST = {"HTTP_HOST": "127.0.0.1"}
+from ..helpers import HOST, verified_client  # noqa: F401 (the tests import them from here)
+
 PASSWORD = "x-Un-Long-Mot-De-Passe-42"
 SAINT_DIZIER, WASSY, CHAUMONT = "52448", "52550", "52121"
 
@@ -50,19 +50,6 @@ def make_user(demo_db):
         return user
 
     return make
-
-
-def verified_client(user: User) -> Client:
-    """A client logged in as ``user`` who has passed the second factor."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-    client = Client(**HOST)
-    client.force_login(user)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
 
 
 def make_gp(name: str, commune: str, per_month: int, **extra) -> GpCapacity:

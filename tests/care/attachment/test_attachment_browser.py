@@ -6,13 +6,12 @@ go to ``tmp_path`` and, for looking at them, to ``/tmp/maillage-attachment-shots
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from ..helpers import manage_shell, totp_code
 
 PASSWORD = "Demo-mot-de-passe-2026"
 SHOTS = Path("/tmp/maillage-attachment-shots")
@@ -32,23 +31,6 @@ print(json.dumps({"key": device.key, "requests": report.counts["demandes"]}))
 """
 
 
-def _shell(env: dict, code: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "maillage.cli", "manage", "shell", "-c", code],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _code(key: str) -> str:
-    from binascii import unhexlify
-
-    from django_otp.oath import TOTP
-
-    return f"{TOTP(unhexlify(key)).token():06d}"
-
-
 def _shot(page, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str(tmp_path / name), full_page=True)
     SHOTS.mkdir(exist_ok=True)
@@ -64,7 +46,7 @@ def _no_sideways_scroll(page, name: str) -> None:
 def test_a_person_asks_for_a_gp_on_a_phone_and_the_dashboard_counts_her(
     served_app, chromium, tmp_path
 ):
-    info = _shell(served_app.env, SETUP.replace("PASSWORD", repr(PASSWORD)))
+    info = manage_shell(served_app.env, SETUP.replace("PASSWORD", repr(PASSWORD)))
     assert info["requests"] >= 35
     coordinator = chromium.new_page(viewport={"width": 1280, "height": 900})
     board = f"{served_app.url}/soins/medecin-traitant/tableau-de-bord/"
@@ -74,7 +56,7 @@ def test_a_person_asks_for_a_gp_on_a_phone_and_the_dashboard_counts_her(
     coordinator.click("form button[type=submit]")
     coordinator.wait_for_load_state()
     assert "/connexion/code/" in coordinator.url
-    coordinator.fill("#id_code", _code(info["key"]))
+    coordinator.fill("#id_code", totp_code(info["key"]))
     with coordinator.expect_navigation():
         coordinator.click("main form button[type=submit]")
     assert coordinator.url.startswith(board)

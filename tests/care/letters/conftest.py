@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from maillage.accounts.models import Profile, Role
 from maillage.care.letters.models import Discharge
@@ -17,8 +16,9 @@ from maillage.care.letters.services import discharges as service
 from maillage.directory.models import Organization, Practitioner
 from maillage.territory.models import Territory
 
+from ..helpers import HOST, verified_client  # noqa: F401 (the tests import them from here)
+
 PARIS = ZoneInfo("Europe/Paris")
-HOST = {"HTTP_HOST": "127.0.0.1"}
 PASSWORD = "x-Un-Long-Mot-De-Passe-42"
 SAINT_DIZIER, WASSY, CHAUMONT = "52448", "52550", "52121"
 
@@ -105,18 +105,6 @@ def coordinator(make_user) -> User:
     user = make_user("coordination", Role.COORDINATOR)
     user.profile.territories.add(territory)
     return user
-
-
-def verified_client(user: User) -> Client:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-    client = Client(**HOST)
-    client.force_login(user)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
 
 
 def person_traits(name: str = "ZORGBELIN", first: str = "Philomène", born=dt.date(1941, 2, 17)):

@@ -8,12 +8,10 @@ imports, then finds the delays by service on the indicators page. Screenshots in
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
-import sys
-import time
 
 import pytest
+
+from ..helpers import manage_shell, totp_code
 
 SETUP = """
 import json
@@ -42,33 +40,10 @@ def extract() -> tuple[str, str]:
     return EXTRACT.format(**days), (start + dt.timedelta(days=8)).strftime("%Y-%m")
 
 
-def _shell(env: dict, code: str) -> dict:
-    """Run ``code`` against the served database (a "database is locked" while the server's
-    worker loads the demo history is waited out: the setup is idempotent)."""
-    for _ in range(12):
-        done = subprocess.run(
-            [sys.executable, "-m", "maillage.cli", "manage", "shell", "-c", code],
-            env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        if done.returncode == 0 or "database is locked" not in done.stderr:
-            break
-        time.sleep(5)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _code(key: str) -> str:
-    from binascii import unhexlify
-
-    from django_otp.oath import TOTP
-
-    return f"{TOTP(unhexlify(key)).token():06d}"
-
-
 @pytest.mark.browser
 def test_the_referent_imports_a_csv_with_a_column_mapping(served_app, chromium, tmp_path):
     url, env = served_app.url, served_app.env
-    info = _shell(env, SETUP)
+    info = manage_shell(env, SETUP)
     assert info["hospitals"], "the demo hospitals are not in the served directory"
     content, month = extract()
     upload = tmp_path / "sorties-mars.csv"
@@ -84,7 +59,7 @@ def test_the_referent_imports_a_csv_with_a_column_mapping(served_app, chromium, 
     page.click("form button[type=submit]")
     page.wait_for_load_state()
     assert "/connexion/code/" in page.url
-    page.fill("#id_code", _code(info["key"]))
+    page.fill("#id_code", totp_code(info["key"]))
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     assert page.url.endswith("/soins/sorties/import/"), page.url

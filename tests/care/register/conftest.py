@@ -9,14 +9,14 @@ import itertools
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from maillage.accounts.models import Profile, Role
 from maillage.care.register.models import Registration
 from maillage.care.register.services.registrations import register_person
 from maillage.territory.models import Territory
 
-HOST = {"HTTP_HOST": "127.0.0.1"}
+from ..helpers import HOST, verified_client  # noqa: F401 (the tests import them from here)
+
 PASSWORD = "x-Un-Long-Mot-De-Passe-42"
 SAINT_DIZIER, WASSY, CHAUMONT = "52448", "52550", "52121"
 
@@ -59,19 +59,6 @@ def make_user(name: str, role: str | None, communes: list[str] | None = None) ->
         if communes:
             profile.territories.add(territory(f"t-{name}", communes))
     return user
-
-
-def verified_client(user: User) -> Client:
-    """A client logged in as ``user`` who has passed the second factor."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-    client = Client(**HOST)
-    client.force_login(user)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
 
 
 def registered(user: User | None, commune: str = SAINT_DIZIER, **extra) -> Registration:

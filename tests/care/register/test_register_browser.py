@@ -4,11 +4,9 @@ records the outcome; the dashboard counts it. Screenshots (desktop and 390 px) i
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+
+from ..helpers import manage_shell, totp_code
 
 PASSWORD = "Demo-mot-de-passe-2026"
 
@@ -27,27 +25,10 @@ print(json.dumps({"key": device.key}))
 """
 
 
-def _shell(env: dict, code: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "maillage.cli", "manage", "shell", "-c", code],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _code(key: str) -> str:
-    from binascii import unhexlify
-
-    from django_otp.oath import TOTP
-
-    return f"{TOTP(unhexlify(key)).token():06d}"
-
-
 @pytest.mark.browser
 def test_an_agent_registers_a_person_and_calls_them_in_a_heatwave(served_app, chromium, tmp_path):
     url, env = served_app.url, served_app.env
-    info = _shell(env, SETUP.replace("PASSWORD", repr(PASSWORD)))
+    info = manage_shell(env, SETUP.replace("PASSWORD", repr(PASSWORD)))
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -58,7 +39,7 @@ def test_an_agent_registers_a_person_and_calls_them_in_a_heatwave(served_app, ch
     page.click("form button[type=submit]")
     page.wait_for_load_state()
     assert "/connexion/code/" in page.url
-    page.fill("#id_code", _code(info["key"]))
+    page.fill("#id_code", totp_code(info["key"]))
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     assert page.url.startswith(f"{url}/soins/registre/")

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.utils import timezone
 
 from maillage.accounts.models import Profile, Role
 from maillage.care.scheduling.models import Schedule, Site, SiteKind, Slot, SlotType
 
+from ..helpers import HOST, verified_client  # noqa: F401 (the tests import them from here)
 from .conftest import PARIS, SAINT_DIZIER
 
-HOST = {"HTTP_HOST": "127.0.0.1"}
 PASSWORD = "x-Un-Long-Mot-De-Passe-42"
 
 #: A booking form filled as a person would (phone: ARCEP's range reserved for fiction).
@@ -100,20 +99,6 @@ def make_user(demo_db):
         return user
 
     return make
-
-
-def verified_client(user: User) -> Client:
-    """A client logged in as ``user`` who has passed the second factor (a confirmed TOTP
-    device verified in this session, as django-otp's login does)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-    client = Client(**HOST)
-    client.force_login(user)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
 
 
 @pytest.fixture

@@ -6,12 +6,9 @@ médecin relais) and acknowledges a report. Screenshots (desktop and 390 px) go 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
-
 import pytest
+
+from ..helpers import manage_shell, totp_code
 
 SETUP = """
 import json
@@ -28,34 +25,10 @@ print(json.dumps({"username": PROFESSIONAL_USERNAME, "password": passwords[PROFE
 """
 
 
-def _shell(env: dict, code: str) -> dict:
-    """Run ``code`` against the served database. The server's worker loads the synthetic
-    history in the background just after the first start (SQLite: one writer), so a "database
-    is locked" is waited out (the setup is idempotent) rather than failing the test."""
-    for _ in range(12):
-        done = subprocess.run(
-            [sys.executable, "-m", "maillage.cli", "manage", "shell", "-c", code],
-            env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        if done.returncode == 0 or "database is locked" not in done.stderr:
-            break
-        time.sleep(5)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _code(key: str) -> str:
-    from binascii import unhexlify
-
-    from django_otp.oath import TOTP
-
-    return f"{TOTP(unhexlify(key)).token():06d}"
-
-
 @pytest.mark.browser
 def test_the_demo_gp_sees_their_patients_and_acknowledges_a_report(served_app, chromium, tmp_path):
     url, env = served_app.url, served_app.env
-    info = _shell(env, SETUP)
+    info = manage_shell(env, SETUP)
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -67,7 +40,7 @@ def test_the_demo_gp_sees_their_patients_and_acknowledges_a_report(served_app, c
     page.wait_for_load_state()
     # an account with a TOTP device types its code right after the password
     assert "/connexion/code/" in page.url
-    page.fill("#id_code", _code(info["key"]))
+    page.fill("#id_code", totp_code(info["key"]))
     with page.expect_navigation():
         page.click("main form button[type=submit]")  # not the header's logout button
     assert "/pro/ma-fiche/" in page.url

@@ -4,11 +4,9 @@ the activity page counts the act. Screenshots (desktop and 390 px) go to ``tmp_p
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+
+from ..helpers import manage_shell, totp_code
 
 PASSWORD = "Demo-mot-de-passe-2026"
 
@@ -38,27 +36,10 @@ print(json.dumps({"key": device.key, "booking": booked.pk, "day": day}))
 """
 
 
-def _shell(env: dict, code: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "maillage.cli", "manage", "shell", "-c", code],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _code(key: str) -> str:
-    from binascii import unhexlify
-
-    from django_otp.oath import TOTP
-
-    return f"{TOTP(unhexlify(key)).token():06d}"
-
-
 @pytest.mark.browser
 def test_nurse_day_records_an_outcome_and_the_activity_counts_it(served_app, chromium, tmp_path):
     url, env = served_app.url, served_app.env
-    info = _shell(env, SETUP.replace("PASSWORD", repr(PASSWORD)))
+    info = manage_shell(env, SETUP.replace("PASSWORD", repr(PASSWORD)))
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -70,7 +51,7 @@ def test_nurse_day_records_an_outcome_and_the_activity_counts_it(served_app, chr
     page.click("form button[type=submit]")
     page.wait_for_load_state()
     assert "/connexion/code/" in page.url
-    page.fill("#id_code", _code(info["key"]))
+    page.fill("#id_code", totp_code(info["key"]))
     with page.expect_navigation():
         page.click("main form button[type=submit]")  # not the header's logout button
     assert page.url.startswith(day_url)  # the second factor passed, back to the day
