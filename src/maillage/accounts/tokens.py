@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja.security import HttpBearer
 
+from maillage import sql
 from maillage.accounts.models import ApiToken
 
 TOKEN_PREFIX = "mlg_"
@@ -77,11 +78,14 @@ def authenticate_token(token: str) -> Any | None:
     """The active user of a live token, else None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    # one indexed query on every API request (the digest is unique): the user only
-    users = get_user_model().objects.filter(
-        api_tokens__digest=_digest(token), api_tokens__revoked_at__isnull=True, is_active=True
+    # one indexed query on every API request (the digest is unique), written once: the ORM's
+    # compilation of this join cost more than the query itself (maillage.sql)
+    row = sql.joined_row(
+        ((ApiToken, ""), (get_user_model(), "user")),
+        "t0.digest = %s AND t0.revoked_at IS NULL AND t1.is_active",
+        [_digest(token)],
     )
-    return next(iter(users[:1]), None)
+    return row.user if row is not None else None
 
 
 def bearer(request: HttpRequest) -> str | None:

@@ -42,6 +42,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from rapidfuzz.distance import OSA
 
+from maillage import sql
 from maillage.care.people import audit
 from maillage.care.people.models import (
     Consent,
@@ -219,10 +220,15 @@ def _nearby(person: Person) -> list[Person]:
     days = [d for d in (person.birth_date, _swapped(person.birth_date)) if d is not None]
     if not days:
         return []
-    found = Person.objects.filter(birth_date__in=days, sex=person.sex)
+    # written once (maillage.sql): on a booking the ORM's compilation of this lookup cost more
+    # than running it
+    where = f"t0.birth_date IN ({', '.join(['%s'] * len(days))}) AND t0.sex = %s"
+    params: list[Any] = [connection.ops.adapt_datefield_value(d) for d in days] + [person.sex]
     if person.pk is not None:
-        found = found.exclude(pk=person.pk)
-    return _candidates(person, found.order_by("pk")[:NEARBY_LIMIT])
+        where += " AND t0.id <> %s"
+        params.append(person.pk)
+    found = sql.joined_rows(((Person, ""),), f"{where} ORDER BY t0.id LIMIT {NEARBY_LIMIT}", params)
+    return _candidates(person, found)
 
 
 def near_matches(
