@@ -7,7 +7,7 @@ import datetime as dt
 from maillage.care.attachment.models import GpCapacity
 from maillage.care.attachment.services import capacity as capacity_service
 from maillage.care.attachment.services import requests as service
-from maillage.directory.models import PractitionerRole
+from maillage.directory.models import Location, PractitionerRole
 from maillage.directory.search.index import SearchEntry
 from maillage.territory.models import Commune
 
@@ -42,6 +42,26 @@ def test_declaring_capacity_sets_the_directory_flag_and_its_index(demo_db, gp_us
     assert _flag(capacity) is True and _indexed(capacity) is True
     capacity_service.save_capacity(gp_user, capacity.practitioner_id, _form(capacity, 0))
     assert _flag(capacity) is False and _indexed(capacity) is False
+
+
+def test_moving_the_capacity_to_another_place_clears_the_flag_of_the_place_left(demo_db, gp_user):
+    capacity = make_gp("NOMADE", SAINT_DIZIER, 0, active=False)
+    capacity_service.save_capacity(gp_user, capacity.practitioner_id, _form(capacity, 3))
+    old_place = capacity.location
+    assert _flag(capacity) is True
+    new_place = Location.objects.create(
+        name="Maison de santé", commune_id=SAINT_DIZIER, source="manual",
+        latitude=old_place.latitude, longitude=old_place.longitude,
+    )  # fmt: skip
+    PractitionerRole.objects.create(
+        practitioner_id=capacity.practitioner_id, location=new_place, profession_code="10"
+    )
+    form = {**_form(capacity, 3), "location": new_place}
+    moved = capacity_service.save_capacity(gp_user, capacity.practitioner_id, form)
+    assert _flag(moved) is True and _indexed(moved) is True
+    left = PractitionerRole.objects.get(practitioner=moved.practitioner, location=old_place)
+    assert left.accepts_new_patients is False
+    assert SearchEntry.objects.get(kind="role", object_id=left.pk).accepts_new_patients is False
 
 
 def test_a_full_month_clears_the_flag_and_a_decline_gives_it_back(demo_db, gp_user, gp_near):

@@ -8,9 +8,10 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from maillage.accounts.models import AuditEvent
-from maillage.care.attachment import notify
+from maillage.care.attachment import notify, tasks
 from maillage.care.attachment.models import Notice, Transition
 from maillage.care.attachment.services import requests as service
 
@@ -37,17 +38,19 @@ def sms_texts(folder) -> list[str]:
     return sorted(texts, key=lambda t: t.split("Date : ", 1)[1][:32])
 
 
-def make_request(capture):
+def make_request(capture, worker):
     traits = {
         "birth_name": "ZORGBELIN", "first_names": "Philomène", "sex": "F",
         "birth_date": dt.date(1941, 2, 17), "phone": "+33353010042",
         "email": "mina.zorgbelin@example.org",
     }  # fmt: skip
     with capture(execute=True):
-        return service.create_request(
+        made = service.create_request(
             None, traits=traits, commune_id=SAINT_DIZIER, criteria=CRITERIA, channel="web",
             consent=True, note=NOTE,
         )  # fmt: skip
+    worker()  # the messages leave from the task queue
+    return made
 
 
 def bodies(inbox) -> list[tuple[list[str], str, str]]:
@@ -58,17 +61,18 @@ def bodies(inbox) -> list[tuple[list[str], str, str]]:
 
 
 def test_each_change_reaches_the_person_and_the_proposal_the_gp_without_health_details(
-    demo_db, gp_near, gp_user, sms_dir, smtp, django_capture_on_commit_callbacks
+    demo_db, gp_near, gp_user, sms_dir, smtp, django_capture_on_commit_callbacks, worker
 ):
     gp_user.email = "dr.proche@example.org"
     gp_user.save()
-    request = make_request(django_capture_on_commit_callbacks)
+    request = make_request(django_capture_on_commit_callbacks, worker)
     [first] = sms_texts(sms_dir)
     assert "est enregistrée" in first and request.reference in first
     [(to, subject, body)] = bodies(smtp)
     assert to == ["mina.zorgbelin@example.org"] and request.reference in body
     with django_capture_on_commit_callbacks(execute=True):
         proposal = service.propose(request, gp_near, distance_km=1.0, reasons=["proche"])
+    worker()
     mails = bodies(smtp)
     [gp_mail] = [m for m in mails if m[0] == ["dr.proche@example.org"]]
     assert "Saint-Dizier" in gp_mail[2] and "/soins/medecin-traitant/" in gp_mail[2]
@@ -76,9 +80,11 @@ def test_each_change_reaches_the_person_and_the_proposal_the_gp_without_health_d
     assert "sollicité" in sms_texts(sms_dir)[-1]
     with django_capture_on_commit_callbacks(execute=True):
         service.accept(gp_user, proposal)
+    worker()
     assert "Dr Test PROCHE" in sms_texts(sms_dir)[-1]
     with django_capture_on_commit_callbacks(execute=True):
         service.register_patient(gp_user, proposal)
+    worker()
     assert "est déclaré" in sms_texts(sms_dir)[-1]
     texts = sms_texts(sms_dir) + [b for _, _, b in bodies(smtp)]
     assert len(sms_texts(sms_dir)) == 4 and len(smtp.messages) == 5  # 4 to her, 1 to the GP
@@ -94,32 +100,55 @@ def test_each_change_reaches_the_person_and_the_proposal_the_gp_without_health_d
 
 
 def test_a_decline_and_an_expiry_tell_the_person_she_keeps_her_place(
-    demo_db, gp_near, gp_user, sms_dir, settings, django_capture_on_commit_callbacks
+    demo_db, gp_near, gp_user, sms_dir, settings, django_capture_on_commit_callbacks, worker
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    request = make_request(django_capture_on_commit_callbacks)
+    request = make_request(django_capture_on_commit_callbacks, worker)
     with django_capture_on_commit_callbacks(execute=True):
         service.decline(gp_user, service.propose(request, gp_near, distance_km=1, reasons=[]))
+    worker()
     assert "ne peut pas vous accueillir" in sms_texts(sms_dir)[-1]
     with django_capture_on_commit_callbacks(execute=True):
         service.propose(request, gp_near, distance_km=1, reasons=[])
         service.expire_overdue(timezone.now() + dt.timedelta(days=30))
+    worker()
     assert "n'a pas répondu à temps" in sms_texts(sms_dir)[-1]
     assert len(sms_texts(sms_dir)) == 5
 
 
 def test_an_smtp_server_down_never_undoes_the_change_and_a_later_call_sends(
-    demo_db, gp_near, sms_dir, settings, smtp, django_capture_on_commit_callbacks
+    demo_db, gp_near, sms_dir, settings, smtp, django_capture_on_commit_callbacks, worker
 ):
     port = settings.EMAIL_PORT
     settings.EMAIL_PORT = _free_port()  # nobody listens
     settings.EMAIL_TIMEOUT = 2
-    request = make_request(django_capture_on_commit_callbacks)
+    request = make_request(django_capture_on_commit_callbacks, worker)
     request.refresh_from_db()
     assert request.state == "requested"
     failed = Notice.objects.get(medium="email")
     assert failed.status == "failed" and failed.error == "ConnectionRefusedError"
     assert Notice.objects.get(medium="sms").status == "sent"
+    # the task tries again later (5 minutes): nothing runs before then
+    [retry] = DBTaskResult.objects.filter(status="READY", task_path=tasks.send_notices.module_path)
+    assert retry.run_after > timezone.now() + dt.timedelta(minutes=4)
+    assert retry.args_kwargs["args"] == [failed.transition_id, 1]
     settings.EMAIL_PORT = port
-    assert notify.notify_transition(failed.transition_id) == 1  # only the e-mail, again
-    assert len(smtp.messages) == 1 and len(sms_texts(sms_dir)) == 1
+    worker()
+    assert len(smtp.messages) == 0
+    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=timezone.now())  # time passes
+    worker()
+    assert len(smtp.messages) == 1 and len(sms_texts(sms_dir)) == 1  # only the e-mail, again
+    assert Notice.objects.get(medium="email").status == "sent"
+    assert notify.notify_transition(failed.transition_id) == 0
+
+
+def test_a_matching_request_does_not_wait_for_the_messages(
+    demo_db, gp_near, sms_dir, smtp, django_capture_on_commit_callbacks, worker
+):
+    request = make_request(django_capture_on_commit_callbacks, worker)
+    sent = len(sms_texts(sms_dir)), len(smtp.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        service.propose(request, gp_near, distance_km=1.0, reasons=["proche"])
+    assert (len(sms_texts(sms_dir)), len(smtp.messages)) == sent  # queued, not sent yet
+    worker()
+    assert len(sms_texts(sms_dir)) == sent[0] + 1

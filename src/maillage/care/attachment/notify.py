@@ -6,8 +6,10 @@ Never a health detail: a message says the state, the reference, and for an accep
 the practice to call; the GP's e-mail says only that a person of a commune is proposed and
 where to answer. Each message is claimed first as a :class:`~.models.Notice` row (unique per
 change, audience and medium), so nothing is sent twice; a failed sending is marked failed (the
-exception's class name) and may be claimed again. A failure never undoes the change. Reading
-the person's contact to write is audited (purpose "notification").
+exception's class name) and may be claimed again. A failure never undoes the change. The
+messages leave from the task queue, not from the request that made the change
+(:func:`after_commit`). Reading the person's contact to write is audited (purpose
+"notification").
 """
 
 from __future__ import annotations
@@ -148,6 +150,15 @@ def notify_transition(step_id: int) -> int:
     return sent
 
 
+def failed_count(step_id: int) -> int:
+    """The messages of a state change whose last sending failed (to be tried again)."""
+    return Notice.objects.filter(transition_id=step_id, status="failed").count()
+
+
 def after_commit(step: Any) -> None:
-    """Send the messages of ``step`` once its transaction is committed."""
-    transaction.on_commit(lambda: notify_transition(step.pk), robust=True)
+    """Send the messages of ``step`` in the background once its transaction is committed: a
+    matching run that proposes 150 people does not wait, in the coordinator's request, for
+    300 messages to leave (:func:`maillage.care.attachment.tasks.send_notices`)."""
+    from maillage.care.attachment.tasks import send_notices
+
+    transaction.on_commit(lambda: send_notices.enqueue(step.pk), robust=True)

@@ -1,5 +1,6 @@
 """The waiting list's background work on Django's task framework (the queue of the exports
-and the retention run): every night at 03:30 (Paris time) the proposals left without an
+and the retention run): the messages of each state change (:func:`send_notices`, tried again
+later while a gateway is down); every night at 03:30 (Paris time) the proposals left without an
 answer past their date expire and their requests go back to the queue
 (:func:`~maillage.care.attachment.services.requests.expire_overdue`); the run enqueues its
 own next one, and each worker start (:func:`ensure_scheduled`) starts the chain."""
@@ -54,3 +55,26 @@ def expire_proposals_daily() -> int:
         expire_proposals_daily.using(run_after=next_run(now)).enqueue()
     log.info("attachment: %s proposals expired", count)
     return count
+
+
+#: Minutes before each new try of the messages that could not leave (then the task fails,
+#: visible to administrators with the other task results).
+RETRY_AFTER_MINUTES = (5, 30, 120)
+
+
+@task()
+def send_notices(step_id: int, attempt: int = 0) -> int:
+    """Send the messages of one state change of a request (each at most once: a retry sends
+    only what has not left). While some could not leave, try again later; after the last try,
+    fail so that administrators see it."""
+    from maillage.care.attachment.notify import failed_count, notify_transition
+
+    sent = notify_transition(step_id)
+    left = failed_count(step_id)
+    if left:
+        if attempt >= len(RETRY_AFTER_MINUTES):
+            raise RuntimeError(f"{left} message(s) de la transition {step_id} non envoyé(s)")
+        delay = dt.timedelta(minutes=RETRY_AFTER_MINUTES[attempt])
+        send_notices.using(run_after=timezone.now() + delay).enqueue(step_id, attempt + 1)
+        log.warning("attachment: %s message(s) to try again in %s", left, delay)
+    return sent

@@ -28,6 +28,7 @@ def save_capacity(
     with transaction.atomic():
         capacity = GpCapacity.objects.filter(practitioner_id=practitioner_id).first()
         capacity = capacity or GpCapacity(practitioner_id=practitioner_id)
+        left = capacity.location_id if capacity.pk else None
         capacity.location = data["location"]
         capacity.new_patients_per_month = data["new_patients_per_month"]
         capacity.radius_km = data["radius_km"]
@@ -37,8 +38,25 @@ def save_capacity(
         capacity.save()
         capacity.communes.set(data["communes"])
         audit.record(user, "update", capacity, "attachment_capacity")
+        if left is not None and left != capacity.location_id:
+            _leave_place(practitioner_id, left)
         sync_directory([practitioner_id], now)
     return capacity
+
+
+def _leave_place(practitioner_id: int, location_id: int) -> None:
+    """The GP now takes new patients at another place: the directory stops saying so of the
+    place they left (the flag the capacity had set there would otherwise stay true)."""
+    roles = list(
+        PractitionerRole.objects.filter(
+            practitioner_id=practitioner_id, location_id=location_id, accepts_new_patients=True
+        )
+    )
+    for role in roles:
+        role.accepts_new_patients = False
+        role.save(update_fields=["accepts_new_patients"])
+    if roles:
+        reindex_objects(roles)
 
 
 def sync_directory(
