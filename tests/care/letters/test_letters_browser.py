@@ -88,7 +88,7 @@ def test_the_referent_imports_a_csv_with_a_column_mapping(served_app, chromium, 
     page.select_option("#id_discharge_at", "Sortie")
     with page.expect_navigation():
         page.click("[data-testid=run-import]")
-    assert "3 sorties importées" in page.locator("[data-testid=message]").inner_text()
+    assert "3 créés, 0 modifiés, 0 inchangés" in page.locator("[data-testid=message]").inner_text()
     listed = page.locator("[data-testid=discharges]").inner_text()
     assert "ZORGBELIN Philomène" in listed and "non envoyée" in listed
     page.goto(f"{url}/soins/sorties/indicateurs/")

@@ -134,8 +134,16 @@ def test_the_import_pages_map_columns_then_import_or_list_errors(referent_sd, ho
                                              "discharge_at": "DDN"})  # fmt: skip
     assert swapped.status_code == 400 and "export.csv, ligne 2, colonne" in text(swapped)
     assert not Discharge.objects.exists()
-    done = client.post(step["Location"], fields)
-    assert done.status_code == 302 and Discharge.objects.count() == 2
+    done = client.post(step["Location"], fields, follow=True)
+    assert done.redirect_chain[0][1] == 302 and Discharge.objects.count() == 2
+    assert "export.csv : 2 créés, 0 modifiés, 0 inchangés." in text(done)
+    # the same extract again: the result page says nothing changed
+    upload = io.BytesIO(csv_bytes(*GOOD[1:]))
+    upload.name = "export.csv"
+    step = client.post("/soins/sorties/import/", {"hospital": hospital_sd.pk, "file": upload})
+    again = client.post(step["Location"], fields, follow=True)
+    assert "export.csv : 0 créés, 0 modifiés, 2 inchangés." in text(again)
+    assert Discharge.objects.count() == 2
 
 
 def test_another_referent_cannot_open_someone_elses_upload(referent_sd, referent_ch, hospital_sd):

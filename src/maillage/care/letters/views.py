@@ -129,9 +129,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             context["errors"] = [str(exc)]
         else:
             if not outcome.errors:
-                messages.success(
-                    request, f"{draft.filename} : {len(outcome.created)} sorties importées."
-                )
+                messages.success(request, f"{outcome.filename} : {outcome.counts()}.")
                 return redirect("letters:list")
             context["errors"] = [f"{draft.filename}, {e}" for e in outcome.errors[:200]]
             context["more_errors"] = max(len(outcome.errors) - 200, 0)

@@ -71,6 +71,36 @@ def record_discharge(
         return save_discharge(user, person, values, synthetic)
 
 
+def changes(discharge: Discharge, wanted: dict[str, Any]) -> list[str]:
+    """The names of the fields whose value ``wanted`` changes on ``discharge``."""
+    changed = []
+    for name, value in wanted.items():
+        current = discharge.gp_id if name == "gp" else getattr(discharge, name)
+        new = value.pk if name == "gp" and value is not None else value
+        if current != new:
+            changed.append(name)
+    return changed
+
+
+def update_discharge(user: Any, pk: int, wanted: dict[str, Any]) -> tuple[Discharge, list[str]]:
+    """Inside the caller's transaction: the discharge ``pk`` locked, checked against the
+    user's scope, given the ``wanted`` values that differ, validated, saved and audited;
+    returns it and the names of the fields changed (none: nothing written, nothing audited
+    but the caller's read)."""
+    discharge = Discharge.objects.select_for_update().get(pk=pk)
+    if user is not None and not can_access(user, discharge, "update"):
+        raise PermissionDenied("Cet établissement n'est pas le vôtre.")
+    changed = changes(discharge, {k: v for k, v in wanted.items() if k in DISCHARGE_FIELDS})
+    if not changed:
+        return discharge, []
+    for name in changed:
+        setattr(discharge, name, wanted[name])
+    discharge.full_clean(exclude=["person"])
+    discharge.save(update_fields=changed)
+    audit.record(user, "update", discharge, PURPOSE, fields=sorted(changed))
+    return discharge, changed
+
+
 def _scoped(user: Any) -> models.QuerySet[Discharge]:
     """The discharges a user may list: a referent's hospitals', a GP's own patients'."""
     rows = Discharge.objects.select_related("hospital", "person", "gp")
