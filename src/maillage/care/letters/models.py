@@ -166,3 +166,37 @@ class ImportDraft(models.Model):
 
     def __str__(self) -> str:
         return f"Import n° {self.pk}"
+
+
+class NoticeStatus(models.TextChoices):
+    QUEUED = "queued", "en attente d'envoi"
+    SENDING = "sending", "en cours d'envoi"
+    SENT = "sent", "envoyé"
+    FAILED = "failed", "échec"
+    CANCELLED = "cancelled", "annulé"
+
+
+class LetterNotice(models.Model):
+    """The MSSanté message telling a discharge's GP that its letter was sent, with the signed
+    acknowledgement link: one per discharge (and GP), claimed before it leaves so that it is
+    never sent twice; a failure keeps its error's class name and when it is tried again."""
+
+    discharge = models.OneToOneField(Discharge, on_delete=models.CASCADE, related_name="notice")
+    gp = models.ForeignKey(
+        "directory.Practitioner", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        "état", max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField("essais", default=0)
+    error = models.CharField("erreur", max_length=80, blank=True)
+    queued_at = models.DateTimeField("demandé le", default=timezone.now)
+    next_try_at = models.DateTimeField("nouvel essai le", null=True, blank=True)
+    sent_at = models.DateTimeField("envoyé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "avis MSSanté au médecin traitant"
+        verbose_name_plural = "avis MSSanté aux médecins traitants"
+
+    def __str__(self) -> str:
+        return f"Avis de la sortie n° {self.discharge_id}"

@@ -58,7 +58,15 @@ def save_discharge(user: Any, person: Person, values: dict[str, Any], synthetic:
     discharge.person = identity.get_or_create_person(person, user, PURPOSE)
     discharge.save()
     audit.record(user, "create", discharge, PURPOSE, hospital=discharge.hospital_id)
+    _letter_notice(discharge)
     return discharge
+
+
+def _letter_notice(discharge: Discharge) -> None:
+    """A letter sent by MSSanté: its notice to the GP queued (sent in the background)."""
+    from maillage.care.letters.services import notices
+
+    notices.queue(discharge)
 
 
 def record_discharge(
@@ -98,12 +106,14 @@ def update_discharge(user: Any, pk: int, wanted: dict[str, Any]) -> tuple[Discha
     discharge.full_clean(exclude=["person"])
     discharge.save(update_fields=changed)
     audit.record(user, "update", discharge, PURPOSE, fields=sorted(changed))
+    if {"letter_sent_at", "channel", "gp"} & set(changed):
+        _letter_notice(discharge)
     return discharge, changed
 
 
 def _scoped(user: Any) -> models.QuerySet[Discharge]:
     """The discharges a user may list: a referent's hospitals', a GP's own patients'."""
-    rows = Discharge.objects.select_related("hospital", "person", "gp")
+    rows = Discharge.objects.select_related("hospital", "person", "gp", "notice")
     if user.is_superuser or getattr(getattr(user, "profile", None), "role", "") == "administrator":
         return rows
     practitioner = practitioner_of(user)
