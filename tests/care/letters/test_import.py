@@ -255,3 +255,49 @@ def test_an_update_is_undone_with_the_rest_when_a_later_row_fails(
     with pytest.raises(imports.ImportRefused, match="ligne 3 : .*Rien n'a été importé"):
         imports.write(referent_sd, draft, rows)
     assert Discharge.objects.get(stay_number="S002").letter_sent_at is None
+
+
+# --- commune of residence ---------------------------------------------------------------------
+
+WITH_COMMUNE = HEADER + ";Commune patient"
+
+
+def test_the_commune_of_residence_is_read_from_an_insee_or_postal_code(
+    referent_sd, hospital_sd, doctor_a
+):
+    rows = [GOOD[0] + ";52448", GOOD[1] + ";52100 Saint-Dizier", GOOD[2] + ";75001"]
+    raw = ("\n".join([WITH_COMMUNE, *rows]) + "\n").encode("utf-8")
+    draft = imports.upload(referent_sd, hospital_sd, "avec-communes.csv", raw)
+    mapping = imports.guess_mapping(imports.header(draft.content))
+    assert mapping["residence"] == "Commune patient"
+    outcome = imports.run(referent_sd, draft, mapping)
+    assert outcome.errors == []
+    communes = dict(Discharge.objects.values_list("stay_number", "residence_commune__name"))
+    assert communes == {"S001": "Saint-Dizier", "S002": "Saint-Dizier", "S003": "Paris"}
+    # a re-export without the commune keeps it; with another one, it is updated
+    again = _import(referent_sd, hospital_sd, GOOD[0])
+    assert again.counts() == "0 créés, 0 modifiés, 1 inchangé"
+    raw = ("\n".join([WITH_COMMUNE, GOOD[0] + ";52550"]) + "\n").encode("utf-8")
+    draft = imports.upload(referent_sd, hospital_sd, "x.csv", raw)
+    moved = imports.run(referent_sd, draft, imports.guess_mapping(imports.header(draft.content)))
+    assert moved.counts() == "0 créés, 1 modifié, 0 inchangés"
+    assert Discharge.objects.get(stay_number="S001").residence_commune_id == "52550"
+
+
+def test_an_unknown_or_ambiguous_commune_names_file_line_and_column(
+    referent_sd, hospital_sd, doctor_a
+):
+    rows = [GOOD[0] + ";99999", GOOD[1] + ";52100", GOOD[2] + ";Saint-Dizier"]
+    raw = ("\n".join([WITH_COMMUNE, *rows]) + "\n").encode("utf-8")
+    draft = imports.upload(referent_sd, hospital_sd, "communes.csv", raw)
+    outcome = imports.run(referent_sd, draft, imports.guess_mapping(imports.header(draft.content)))
+    messages = [str(e) for e in outcome.errors]
+    assert messages[0] == (
+        "ligne 2, colonne « Commune patient » : Commune inconnue : « 99999 ». Indiquez son nom "
+        "ou son code postal."
+    )
+    assert messages[1].startswith(
+        "ligne 3, colonne « Commune patient » : Plusieurs communes correspondent ("
+    )
+    assert len(messages) == 2  # a name alone is enough when one commune has it
+    assert not Discharge.objects.exists()

@@ -111,9 +111,19 @@ def test_the_form_records_and_refuses_nonsense_in_french_with_400(
     assert (
         not Discharge.objects.exists() and not Person.objects.filter(birth_name="VRILLON").exists()
     )
-    done = client.post("/soins/sorties/nouvelle/", {**form, "discharge_at": "2026-03-14T10:00"})
+    unknown = client.post(
+        "/soins/sorties/nouvelle/",
+        {**form, "discharge_at": "2026-03-14T10:00", "residence": "99999"},
+    )
+    assert unknown.status_code == 400 and "Commune inconnue : « 99999 »" in text(unknown)
+    assert not Discharge.objects.exists()
+    done = client.post(
+        "/soins/sorties/nouvelle/",
+        {**form, "discharge_at": "2026-03-14T10:00", "residence": "52100 Saint-Dizier"},
+    )
     assert done.status_code == 302
-    assert Discharge.objects.get().person.birth_name == "VRILLON"
+    made = Discharge.objects.get()
+    assert made.person.birth_name == "VRILLON" and made.residence_commune_id == "52448"
 
 
 def test_the_import_pages_map_columns_then_import_or_list_errors(referent_sd, hospital_sd):

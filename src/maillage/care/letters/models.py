@@ -2,10 +2,12 @@
 
 A :class:`Discharge` is one stay of a person (:mod:`maillage.care.people`) in a hospital of the
 directory (an ``Organization``, FINESS établissement) that ended: service, admission and
-discharge date-times, destination, the GP (a ``Practitioner`` of the directory, when known),
-when and how the discharge letter was sent, and when the GP acknowledged it. The dates are the
-figures the indicators count; the person and the free-text note are the personal part (the note
-is encrypted). :meth:`Discharge.clean` refuses what makes no sense, in French.
+discharge date-times, destination, the patient's commune of residence (INSEE; for the
+indicators by commune, kept after anonymisation like the dates), the GP (a ``Practitioner`` of
+the directory, when known), when and how the discharge letter was sent, and when the GP
+acknowledged it. The dates are the figures the indicators count; the person and the free-text
+note are the personal part (the note is encrypted). :meth:`Discharge.clean` refuses what
+makes no sense, in French.
 """
 
 from __future__ import annotations
@@ -56,6 +58,15 @@ class Discharge(models.Model):
     admission_at = models.DateTimeField("entrée le")
     discharge_at = models.DateTimeField("sortie le", db_index=True)
     destination = models.CharField("destination", max_length=10, choices=Destination.choices)
+    residence_commune = models.ForeignKey(
+        "territory.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="commune de résidence",
+        help_text="Pour compter les sorties par commune de résidence du patient.",
+    )
     gp = models.ForeignKey(
         "directory.Practitioner",
         null=True,

@@ -28,7 +28,7 @@ _SALT = "maillage.letters.acknowledge"
 
 DISCHARGE_FIELDS = (
     "hospital", "service", "stay_number", "admission_at", "discharge_at", "destination", "gp",
-    "letter_sent_at", "channel", "note",
+    "letter_sent_at", "channel", "note", "residence_commune",
 )  # fmt: skip
 
 
@@ -235,3 +235,4 @@ def table(
     discharges: models.QuerySet[Discharge], by: tuple[str, ...] = analytics.KEYS
 ) -> list[dict[str, Any]]:
     return analytics.indicators(stays(discharges), by)
+

@@ -32,12 +32,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from maillage.care.attachment.forms import find_commune
 from maillage.care.letters.models import Discharge, ImportDraft, discharge_errors
 from maillage.care.letters.personal_data import PURPOSE, hospitals_of
 from maillage.care.letters.services import discharges as service
 from maillage.care.people import audit
 from maillage.care.people.services import normalise_traits
 from maillage.directory.models import Organization, Practitioner
+from maillage.territory.models import Commune
 
 PARIS = ZoneInfo("Europe/Paris")
 MAX_BYTES = 5_000_000
@@ -207,8 +209,19 @@ IDENTITY = (
 )  # fmt: skip
 #: The discharge's fields a re-export may change; the optional ones only when given.
 UPDATABLE = ("service", "admission_at", "discharge_at", "destination", "gp", "letter_sent_at",
-             "channel")  # fmt: skip
-OPTIONAL = ("gp", "letter_sent_at", "channel")
+             "channel", "residence_commune")  # fmt: skip
+OPTIONAL = ("gp", "letter_sent_at", "channel", "residence_commune")
+
+
+def _commune(value: str, seen: dict[str, Commune | str]) -> Commune | str:
+    """The commune an INSEE or postal code (or "52100 Saint-Dizier") names, else the French
+    error; each distinct value looked up once per file (``seen``)."""
+    if value not in seen:
+        try:
+            seen[value] = find_commune(value)
+        except ValidationError as exc:
+            seen[value] = exc.messages[0]
+    return seen[value]
 
 
 @dataclass
@@ -247,6 +260,7 @@ def _parse_row(
     hospital: Organization,
     now: dt.datetime,
     errors: list[RowError],
+    communes: dict[str, Commune | str] | None = None,
 ) -> _Row | None:
     found: list[RowError] = []
 
@@ -291,6 +305,12 @@ def _parse_row(
         values["channel"] = _choice("channel", cell("channel")) or ""
         if not values["channel"]:
             fail("channel", f"canal « {cell('channel')} » inconnu.")
+    values["residence_commune"] = None
+    if cell("residence"):
+        commune = _commune(cell("residence"), {} if communes is None else communes)
+        if isinstance(commune, str):
+            fail("residence", commune)
+        values["residence_commune"] = None if isinstance(commune, str) else commune
     values["gp"] = None
     if cell("gp_rpps"):
         values["gp"] = Practitioner.objects.filter(rpps=cell("gp_rpps")).first()
@@ -322,6 +342,7 @@ def check(
     reader = _reader(draft.content)
     columns = [h.strip() for h in next(reader)]
     seen: dict[str, int] = {}
+    communes: dict[str, Commune | str] = {}
     for line, raw in enumerate(reader, start=2):
         if not any(c.strip() for c in raw):
             continue
@@ -332,7 +353,7 @@ def check(
             errors.append(RowError(line, "", f"{len(raw)} cellules au lieu de {len(columns)}."))
             continue
         row = _parse_row(line, dict(zip(columns, raw, strict=True)), mapping, draft.hospital,
-                         now, errors)  # fmt: skip
+                         now, errors, communes)  # fmt: skip
         if row is None:
             continue
         number = row.values["stay_number"]
