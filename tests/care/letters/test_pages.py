@@ -187,6 +187,10 @@ def test_indicators_page_and_exports_per_role_show_figures_not_names(
     assert "ZORGBELIN" not in text(csv) and "CHAUMONT" not in text(csv)
     month = two[0].discharge_at.astimezone(paris(2026, 1, 1).tzinfo).strftime("%Y-%m")
     assert f"CH TEST SAINT-DIZIER;Médecine polyvalente;{month};1;1;4.0" in text(csv)
+    # the page: one folded block per hospital, its services, then their months
+    assert text(page).count('data-testid="hospital-services"') == 1
+    assert "<td>Médecine polyvalente</td><td>1</td><td>4,0</td>" in text(page)
+    assert f"<td>{month}</td><td>1</td><td>4,0</td>" in text(page)
     xlsx = verified_client(referent_sd).get("/soins/sorties/indicateurs.xlsx")
     from openpyxl import load_workbook
 

@@ -178,20 +178,19 @@ def _figures(request: HttpRequest) -> tuple[list[dict], list[dict], bool]:
 @personal_data_required(roles=FIGURES)
 def indicators_page(request: HttpRequest) -> HttpResponse:
     by_hospital, detail, synthetic = _figures(request)
-    monthly = service.table(
-        service.indicator_hospitals(request.user).filter(
-            discharge_at__gt=timezone.now() - timezone.timedelta(days=365)
-        ),
-        ("hospital", "month"),
+    recent = service.indicator_hospitals(request.user).filter(
+        discharge_at__gt=timezone.now() - timezone.timedelta(days=365)
     )
     return render(
         request,
         "letters/indicators.html",
         {
             "hospitals": by_hospital,
-            "detail": detail,
+            "groups": service.by_hospital_and_service(
+                service.table(recent, ("hospital", "service")), detail
+            ),
             "synthetic": synthetic,
-            "chart": export.trend_svg(monthly),
+            "chart": export.trend_svg(service.table(recent, ("hospital", "month"))),
         },
     )
 

@@ -236,3 +236,19 @@ def table(
 ) -> list[dict[str, Any]]:
     return analytics.indicators(stays(discharges), by)
 
+
+def by_hospital_and_service(
+    services: list[dict[str, Any]], months: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The indicators page's groups: per hospital (``name``), its services over the period
+    (``services``) and each service's months (``months``, newest first), so that the page
+    shows the services first and the months on demand."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in services:
+        group = groups.setdefault(row["hospital"], {"name": row["hospital"], "services": []})
+        group["services"].append({**row, "months": []})
+    index = {(r["hospital"], r["service"]): r for g in groups.values() for r in g["services"]}
+    for row in sorted(months, key=lambda r: r["month"], reverse=True):
+        if (row["hospital"], row["service"]) in index:
+            index[(row["hospital"], row["service"])]["months"].append(row)
+    return list(groups.values())
