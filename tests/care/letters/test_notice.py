@@ -48,13 +48,16 @@ def sent_by_mssante(referent, hospital, gp, capture, **values) -> Discharge:
 
 
 def test_the_notice_reaches_the_gp_with_the_link_that_acknowledges_the_letter(
-    referent_sd, hospital_sd, doctor_a, smtp, worker, client, django_capture_on_commit_callbacks
-):
+    referent_sd, hospital_sd, doctor_a, smtp, worker, client, settings,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    settings.MAILLAGE_MSSANTE_FROM = "ch-test@ch-test.mssante.fr"
     made = sent_by_mssante(referent_sd, hospital_sd, doctor_a, django_capture_on_commit_callbacks)
     assert LetterNotice.objects.get().status == "queued" and smtp.messages == []
     worker()  # the task enqueued after the commit
     [(to, subject, body)] = mails(smtp)
     assert to == [MSSANTE] and "accusé de réception" in subject
+    assert smtp.messages[0][1]["From"] == "ch-test@ch-test.mssante.fr"
     assert hospital_sd.name in body and "09/03/2026" in body and "S001" in body
     for word in ("ZORGBELIN", "Philomène", "1941", "Médecine", "Insuffisance", "Domicile"):
         assert word not in body and word not in subject  # no identity, no health detail
