@@ -328,6 +328,9 @@ if os.environ.get("MAILLAGE_RATE_LIMITS"):  # the same list as JSON, to tune a d
 # demo or a test reads them there; nothing is sent and nothing goes to the logs).
 DEFAULT_FROM_EMAIL = os.environ.get("MAILLAGE_EMAIL_FROM", "maillage <ne-pas-repondre@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The sender of the discharge letters' notices to GPs' MSSanté mailboxes (an MSSanté operator
+# accepts only its own addresses); unset, DEFAULT_FROM_EMAIL.
+MAILLAGE_MSSANTE_FROM = os.environ.get("MAILLAGE_MSSANTE_FROM") or None
 EMAIL_SUBJECT_PREFIX = "[maillage] "
 if os.environ.get("MAILLAGE_SMTP_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

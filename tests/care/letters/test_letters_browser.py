@@ -63,9 +63,8 @@ def test_the_referent_imports_a_csv_with_a_column_mapping(served_app, chromium, 
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     assert page.url.endswith("/soins/sorties/import/"), page.url
-    page.select_option(
-        "#id_hospital", label=page.locator("#id_hospital option").nth(1).inner_text()
-    )
+    chosen = page.locator("#id_hospital option").nth(1).inner_text()
+    page.select_option("#id_hospital", label=chosen)
     page.set_input_files("#id_file", str(upload))
     with page.expect_navigation():
         page.click("[data-testid=upload]")
@@ -88,15 +87,32 @@ def test_the_referent_imports_a_csv_with_a_column_mapping(served_app, chromium, 
     page.select_option("#id_discharge_at", "Sortie")
     with page.expect_navigation():
         page.click("[data-testid=run-import]")
-    assert "3 sorties importées" in page.locator("[data-testid=message]").inner_text()
+    assert "3 créés, 0 modifiés, 0 inchangés" in page.locator("[data-testid=message]").inner_text()
     listed = page.locator("[data-testid=discharges]").inner_text()
     assert "ZORGBELIN Philomène" in listed and "non envoyée" in listed
     page.goto(f"{url}/soins/sorties/indicateurs/")
-    detail = page.locator("[data-testid=detail]").inner_text()
-    assert f"Cardiologie\t{month}\t2\t" in detail
-    assert "Gériatrie\t" in detail
-    assert page.locator("[data-testid=trend-chart]").count() == 1
+    # the chart first, then the hospitals; each hospital folded, its services, then the months
+    chart = page.locator("[data-testid=trend-chart]")
+    assert chart.count() == 1
+    hospitals_table = page.locator("[data-testid=by-hospital]")
+    assert chart.bounding_box()["y"] < hospitals_table.bounding_box()["y"]
+    group = page.locator("[data-testid=hospital-services]", has_text=chosen.split(" (")[0])
+    if group.get_attribute("open") is None:
+        group.locator("summary").first.click()
+    assert "Cardiologie\t2\t" in group.locator("[data-testid=services]").inner_text()
+    months = group.locator("details.letters-months", has_text="Cardiologie")
+    assert not months.locator("[data-testid=detail]").is_visible()  # folded until asked
+    months.locator("summary").click()
+    assert f"{month}\t2\t" in months.locator("[data-testid=detail]").inner_text()
+    assert "Gériatrie" in group.locator("[data-testid=services]").inner_text()
     page.screenshot(path=str(tmp_path / "indicators.png"), full_page=True)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    print("indicators page height at 1280 px:", height)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{url}/soins/sorties/indicateurs/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the indicators page scrolls sideways at 390 px ({width} px)"
+    page.screenshot(path=str(tmp_path / "indicators-390.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{url}/soins/sorties/import/")
     width = page.evaluate("document.documentElement.scrollWidth")

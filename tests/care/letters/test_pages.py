@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -75,8 +76,9 @@ def test_the_referent_sees_only_their_hospitals_discharges_audited(two, referent
     )
     assert event.details["ids"] == [mine.pk]
     # the acknowledgement link to paste in the MSSanté message, for the referent's own
-    assert f"/lettre-de-sortie/{service.signed_token(mine)}/" in text(page)
-    assert service.signed_token(theirs) not in text(page)
+    # (the token carries its second of signing: compare what the links name, not the text)
+    named = [service.by_token(t).pk for t in re.findall(r"/lettre-de-sortie/([^/]+)/", text(page))]
+    assert named == [mine.pk]
     other = verified_client(referent_ch).get("/soins/sorties/")
     assert "QUERTAL" in text(other) and "ZORGBELIN" not in text(other)
 
@@ -109,9 +111,19 @@ def test_the_form_records_and_refuses_nonsense_in_french_with_400(
     assert (
         not Discharge.objects.exists() and not Person.objects.filter(birth_name="VRILLON").exists()
     )
-    done = client.post("/soins/sorties/nouvelle/", {**form, "discharge_at": "2026-03-14T10:00"})
+    unknown = client.post(
+        "/soins/sorties/nouvelle/",
+        {**form, "discharge_at": "2026-03-14T10:00", "residence": "99999"},
+    )
+    assert unknown.status_code == 400 and "Commune inconnue : « 99999 »" in text(unknown)
+    assert not Discharge.objects.exists()
+    done = client.post(
+        "/soins/sorties/nouvelle/",
+        {**form, "discharge_at": "2026-03-14T10:00", "residence": "52100 Saint-Dizier"},
+    )
     assert done.status_code == 302
-    assert Discharge.objects.get().person.birth_name == "VRILLON"
+    made = Discharge.objects.get()
+    assert made.person.birth_name == "VRILLON" and made.residence_commune_id == "52448"
 
 
 def test_the_import_pages_map_columns_then_import_or_list_errors(referent_sd, hospital_sd):
@@ -134,8 +146,16 @@ def test_the_import_pages_map_columns_then_import_or_list_errors(referent_sd, ho
                                              "discharge_at": "DDN"})  # fmt: skip
     assert swapped.status_code == 400 and "export.csv, ligne 2, colonne" in text(swapped)
     assert not Discharge.objects.exists()
-    done = client.post(step["Location"], fields)
-    assert done.status_code == 302 and Discharge.objects.count() == 2
+    done = client.post(step["Location"], fields, follow=True)
+    assert done.redirect_chain[0][1] == 302 and Discharge.objects.count() == 2
+    assert "export.csv : 2 créés, 0 modifiés, 0 inchangés." in text(done)
+    # the same extract again: the result page says nothing changed
+    upload = io.BytesIO(csv_bytes(*GOOD[1:]))
+    upload.name = "export.csv"
+    step = client.post("/soins/sorties/import/", {"hospital": hospital_sd.pk, "file": upload})
+    again = client.post(step["Location"], fields, follow=True)
+    assert "export.csv : 0 créés, 0 modifiés, 2 inchangés." in text(again)
+    assert Discharge.objects.count() == 2
 
 
 def test_another_referent_cannot_open_someone_elses_upload(referent_sd, referent_ch, hospital_sd):
@@ -167,6 +187,10 @@ def test_indicators_page_and_exports_per_role_show_figures_not_names(
     assert "ZORGBELIN" not in text(csv) and "CHAUMONT" not in text(csv)
     month = two[0].discharge_at.astimezone(paris(2026, 1, 1).tzinfo).strftime("%Y-%m")
     assert f"CH TEST SAINT-DIZIER;Médecine polyvalente;{month};1;1;4.0" in text(csv)
+    # the page: one folded block per hospital, its services, then their months
+    assert text(page).count('data-testid="hospital-services"') == 1
+    assert "<td>Médecine polyvalente</td><td>1</td><td>4,0</td>" in text(page)
+    assert f"<td>{month}</td><td>1</td><td>4,0</td>" in text(page)
     xlsx = verified_client(referent_sd).get("/soins/sorties/indicateurs.xlsx")
     from openpyxl import load_workbook
 

@@ -249,3 +249,25 @@ def test_a_merge_moves_the_discharges_to_the_kept_person(referent_sd, hospital_s
     second = discharge(referent_sd, hospital_sd, name="ZORGBELLIN")
     assert merge_discharges(first.person, second.person) == 1
     assert Discharge.objects.filter(person=first.person).count() == 2
+
+
+def test_the_indicators_page_groups_services_under_their_hospital_months_newest_first():
+    services = [
+        {"hospital": "A", "service": "Cardiologie", "discharges": 3},
+        {"hospital": "A", "service": "Gériatrie", "discharges": 1},
+        {"hospital": "B", "service": "Cardiologie", "discharges": 2},
+    ]
+    months = [
+        {"hospital": "A", "service": "Cardiologie", "month": "2026-01", "discharges": 1},
+        {"hospital": "A", "service": "Cardiologie", "month": "2026-02", "discharges": 2},
+        {"hospital": "B", "service": "Cardiologie", "month": "2026-02", "discharges": 2},
+        {"hospital": "A", "service": "Gériatrie", "month": "2026-01", "discharges": 1},
+    ]
+    groups = service.by_hospital_and_service(services, months)
+    assert [(g["name"], [s["service"] for s in g["services"]]) for g in groups] == [
+        ("A", ["Cardiologie", "Gériatrie"]),
+        ("B", ["Cardiologie"]),
+    ]
+    cardio_a = groups[0]["services"][0]
+    assert [m["month"] for m in cardio_a["months"]] == ["2026-02", "2026-01"]
+    assert [m["discharges"] for m in groups[1]["services"][0]["months"]] == [2]

@@ -8,10 +8,12 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from maillage.care.attachment.forms import find_commune
 from maillage.care.letters.models import Channel, Destination, discharge_errors
 from maillage.care.letters.services import imports
 from maillage.care.people.forms import IdentityForm
 from maillage.directory.models import Organization, Practitioner
+from maillage.territory.models import Commune
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DT_FORMATS = ["%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M"]
@@ -36,6 +38,12 @@ class DischargeForm(IdentityForm):
         label="Sortie le", widget=DATETIME, input_formats=DT_FORMATS, error_messages=BAD_DT
     )
     destination = forms.ChoiceField(label="Destination", choices=Destination.choices)
+    residence = forms.CharField(
+        label="Commune de résidence du patient (facultatif)",
+        max_length=120,
+        required=False,
+        help_text="Code INSEE, code postal ou « 52100 Saint-Dizier ».",
+    )
     gp_rpps = forms.CharField(
         label="RPPS du médecin traitant (facultatif)", max_length=11, required=False
     )
@@ -60,6 +68,10 @@ class DischargeForm(IdentityForm):
 
     def clean_phone(self) -> str:
         return super().clean_phone() if self.cleaned_data.get("phone") else ""
+
+    def clean_residence(self) -> Commune | None:
+        text = self.cleaned_data["residence"].strip()
+        return find_commune(text) if text else None
 
     def clean_gp_rpps(self) -> Practitioner | None:
         rpps = self.cleaned_data["gp_rpps"].strip()
@@ -102,7 +114,7 @@ class DischargeForm(IdentityForm):
             "stay_number": d["stay_number"].strip(), "admission_at": d["admission_at"],
             "discharge_at": d["discharge_at"], "destination": d["destination"],
             "gp": d["gp_rpps"], "letter_sent_at": d["letter_sent_at"],
-            "channel": d["channel"], "note": d["note"],
+            "channel": d["channel"], "note": d["note"], "residence_commune": d["residence"],
         }  # fmt: skip
 
 

@@ -2,10 +2,12 @@
 
 A :class:`Discharge` is one stay of a person (:mod:`maillage.care.people`) in a hospital of the
 directory (an ``Organization``, FINESS établissement) that ended: service, admission and
-discharge date-times, destination, the GP (a ``Practitioner`` of the directory, when known),
-when and how the discharge letter was sent, and when the GP acknowledged it. The dates are the
-figures the indicators count; the person and the free-text note are the personal part (the note
-is encrypted). :meth:`Discharge.clean` refuses what makes no sense, in French.
+discharge date-times, destination, the patient's commune of residence (INSEE; for the
+indicators by commune, kept after anonymisation like the dates), the GP (a ``Practitioner`` of
+the directory, when known), when and how the discharge letter was sent, and when the GP
+acknowledged it. The dates are the figures the indicators count; the person and the free-text
+note are the personal part (the note is encrypted). :meth:`Discharge.clean` refuses what
+makes no sense, in French.
 """
 
 from __future__ import annotations
@@ -56,6 +58,15 @@ class Discharge(models.Model):
     admission_at = models.DateTimeField("entrée le")
     discharge_at = models.DateTimeField("sortie le", db_index=True)
     destination = models.CharField("destination", max_length=10, choices=Destination.choices)
+    residence_commune = models.ForeignKey(
+        "territory.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="commune de résidence",
+        help_text="Pour compter les sorties par commune de résidence du patient.",
+    )
     gp = models.ForeignKey(
         "directory.Practitioner",
         null=True,
@@ -166,3 +177,37 @@ class ImportDraft(models.Model):
 
     def __str__(self) -> str:
         return f"Import n° {self.pk}"
+
+
+class NoticeStatus(models.TextChoices):
+    QUEUED = "queued", "en attente d'envoi"
+    SENDING = "sending", "en cours d'envoi"
+    SENT = "sent", "envoyé"
+    FAILED = "failed", "échec"
+    CANCELLED = "cancelled", "annulé"
+
+
+class LetterNotice(models.Model):
+    """The MSSanté message telling a discharge's GP that its letter was sent, with the signed
+    acknowledgement link: one per discharge (and GP), claimed before it leaves so that it is
+    never sent twice; a failure keeps its error's class name and when it is tried again."""
+
+    discharge = models.OneToOneField(Discharge, on_delete=models.CASCADE, related_name="notice")
+    gp = models.ForeignKey(
+        "directory.Practitioner", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        "état", max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField("essais", default=0)
+    error = models.CharField("erreur", max_length=80, blank=True)
+    queued_at = models.DateTimeField("demandé le", default=timezone.now)
+    next_try_at = models.DateTimeField("nouvel essai le", null=True, blank=True)
+    sent_at = models.DateTimeField("envoyé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "avis MSSanté au médecin traitant"
+        verbose_name_plural = "avis MSSanté aux médecins traitants"
+
+    def __str__(self) -> str:
+        return f"Avis de la sortie n° {self.discharge_id}"

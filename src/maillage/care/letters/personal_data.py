@@ -71,7 +71,8 @@ def person_rule(user: Any, role: str, person: Person, action: str) -> bool:
 
 def anonymise_discharges(cutoff: dt.datetime) -> int:
     """Discharges older than ``cutoff``: note emptied, stay number and GP forgotten; the
-    hospital, service, dates, destination and channel stay for the indicators."""
+    hospital, service, dates, destination, channel and commune of residence stay for the
+    indicators."""
     expired = Discharge.objects.filter(anonymised_at__isnull=True, discharge_at__lt=cutoff)
     return expired.update(note="", stay_number="", gp=None, anonymised_at=timezone.now())
 
@@ -92,6 +93,7 @@ def person_discharges(person: Person) -> list[dict[str, Any]]:
             "admission_at": d.admission_at.isoformat(),
             "discharge_at": d.discharge_at.isoformat(),
             "destination": d.destination,
+            "residence_commune": d.residence_commune_id,
             "gp": d.gp_id,
             "letter_sent_at": d.letter_sent_at.isoformat() if d.letter_sent_at else None,
             "channel": d.channel,
@@ -103,8 +105,9 @@ def person_discharges(person: Person) -> list[dict[str, Any]]:
 
 
 def erase_discharges(person: Person) -> int:
+    """An erasure request: what anonymisation forgets, and the commune of residence too."""
     return Discharge.objects.filter(person=person).update(
-        note="", stay_number="", gp=None, anonymised_at=timezone.now()
+        note="", stay_number="", gp=None, residence_commune=None, anonymised_at=timezone.now()
     )
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("soins/sorties/nouvelle/", views.new_discharge, name="new"),
     path("soins/sorties/import/", views.import_upload, name="import"),
     path("soins/sorties/import/<int:pk>/", views.import_mapping, name="import_mapping"),
+    path("soins/sorties/<int:pk>/avis/", views.send_notice, name="send_notice"),
     path("soins/sorties/en-retard/", views.overdue_list, name="overdue"),
     path("soins/sorties/indicateurs/", views.indicators_page, name="indicators"),
     path(

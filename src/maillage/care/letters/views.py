@@ -26,10 +26,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from maillage.accounts.models import Role
 from maillage.care.letters.forms import DischargeForm, MappingForm, UploadForm
-from maillage.care.letters.models import Discharge, ImportDraft
+from maillage.care.letters.models import Discharge, ImportDraft, NoticeStatus
 from maillage.care.letters.personal_data import hospitals_of
 from maillage.care.letters.services import discharges as service
-from maillage.care.letters.services import export, imports
+from maillage.care.letters.services import export, imports, notices
 from maillage.care.letters.services.summary import hospital_rows
 from maillage.care.people.views import personal_data_required
 from maillage.directory.models import Organization
@@ -129,13 +129,30 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             context["errors"] = [str(exc)]
         else:
             if not outcome.errors:
-                messages.success(
-                    request, f"{draft.filename} : {len(outcome.created)} sorties importées."
-                )
+                messages.success(request, f"{outcome.filename} : {outcome.counts()}.")
                 return redirect("letters:list")
             context["errors"] = [f"{draft.filename}, {e}" for e in outcome.errors[:200]]
             context["more_errors"] = max(len(outcome.errors) - 200, 0)
     return render(request, "letters/mapping.html", {**context, "form": form}, status=400)
+
+
+@personal_data_required(roles=REFERENTS)
+@require_POST
+def send_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Envoyer l'avis au médecin traitant": the MSSanté notice queued (sent in the
+    background)."""
+    try:
+        notice = notices.request(request.user, pk)
+    except Discharge.DoesNotExist:
+        raise Http404 from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("letters:list")
+    if notice.status == NoticeStatus.SENT:
+        messages.info(request, "L'avis a déjà été envoyé au médecin traitant.")
+    else:
+        messages.success(request, "L'avis au médecin traitant part par MSSanté.")
+    return redirect("letters:list")
 
 
 @never_cache
@@ -161,20 +178,19 @@ def _figures(request: HttpRequest) -> tuple[list[dict], list[dict], bool]:
 @personal_data_required(roles=FIGURES)
 def indicators_page(request: HttpRequest) -> HttpResponse:
     by_hospital, detail, synthetic = _figures(request)
-    monthly = service.table(
-        service.indicator_hospitals(request.user).filter(
-            discharge_at__gt=timezone.now() - timezone.timedelta(days=365)
-        ),
-        ("hospital", "month"),
+    recent = service.indicator_hospitals(request.user).filter(
+        discharge_at__gt=timezone.now() - timezone.timedelta(days=365)
     )
     return render(
         request,
         "letters/indicators.html",
         {
             "hospitals": by_hospital,
-            "detail": detail,
+            "groups": service.by_hospital_and_service(
+                service.table(recent, ("hospital", "service")), detail
+            ),
             "synthetic": synthetic,
-            "chart": export.trend_svg(monthly),
+            "chart": export.trend_svg(service.table(recent, ("hospital", "month"))),
         },
     )
 

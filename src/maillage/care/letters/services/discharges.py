@@ -28,7 +28,7 @@ _SALT = "maillage.letters.acknowledge"
 
 DISCHARGE_FIELDS = (
     "hospital", "service", "stay_number", "admission_at", "discharge_at", "destination", "gp",
-    "letter_sent_at", "channel", "note",
+    "letter_sent_at", "channel", "note", "residence_commune",
 )  # fmt: skip
 
 
@@ -58,7 +58,15 @@ def save_discharge(user: Any, person: Person, values: dict[str, Any], synthetic:
     discharge.person = identity.get_or_create_person(person, user, PURPOSE)
     discharge.save()
     audit.record(user, "create", discharge, PURPOSE, hospital=discharge.hospital_id)
+    _letter_notice(discharge)
     return discharge
+
+
+def _letter_notice(discharge: Discharge) -> None:
+    """A letter sent by MSSanté: its notice to the GP queued (sent in the background)."""
+    from maillage.care.letters.services import notices
+
+    notices.queue(discharge)
 
 
 def record_discharge(
@@ -71,9 +79,41 @@ def record_discharge(
         return save_discharge(user, person, values, synthetic)
 
 
+def changes(discharge: Discharge, wanted: dict[str, Any]) -> list[str]:
+    """The names of the fields whose value ``wanted`` changes on ``discharge``."""
+    changed = []
+    for name, value in wanted.items():
+        current = discharge.gp_id if name == "gp" else getattr(discharge, name)
+        new = value.pk if name == "gp" and value is not None else value
+        if current != new:
+            changed.append(name)
+    return changed
+
+
+def update_discharge(user: Any, pk: int, wanted: dict[str, Any]) -> tuple[Discharge, list[str]]:
+    """Inside the caller's transaction: the discharge ``pk`` locked, checked against the
+    user's scope, given the ``wanted`` values that differ, validated, saved and audited;
+    returns it and the names of the fields changed (none: nothing written, nothing audited
+    but the caller's read)."""
+    discharge = Discharge.objects.select_for_update().get(pk=pk)
+    if user is not None and not can_access(user, discharge, "update"):
+        raise PermissionDenied("Cet établissement n'est pas le vôtre.")
+    changed = changes(discharge, {k: v for k, v in wanted.items() if k in DISCHARGE_FIELDS})
+    if not changed:
+        return discharge, []
+    for name in changed:
+        setattr(discharge, name, wanted[name])
+    discharge.full_clean(exclude=["person"])
+    discharge.save(update_fields=changed)
+    audit.record(user, "update", discharge, PURPOSE, fields=sorted(changed))
+    if {"letter_sent_at", "channel", "gp"} & set(changed):
+        _letter_notice(discharge)
+    return discharge, changed
+
+
 def _scoped(user: Any) -> models.QuerySet[Discharge]:
     """The discharges a user may list: a referent's hospitals', a GP's own patients'."""
-    rows = Discharge.objects.select_related("hospital", "person", "gp")
+    rows = Discharge.objects.select_related("hospital", "person", "gp", "notice")
     if user.is_superuser or getattr(getattr(user, "profile", None), "role", "") == "administrator":
         return rows
     practitioner = practitioner_of(user)
@@ -195,3 +235,20 @@ def table(
     discharges: models.QuerySet[Discharge], by: tuple[str, ...] = analytics.KEYS
 ) -> list[dict[str, Any]]:
     return analytics.indicators(stays(discharges), by)
+
+
+def by_hospital_and_service(
+    services: list[dict[str, Any]], months: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The indicators page's groups: per hospital (``name``), its services over the period
+    (``services``) and each service's months (``months``, newest first), so that the page
+    shows the services first and the months on demand."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in services:
+        group = groups.setdefault(row["hospital"], {"name": row["hospital"], "services": []})
+        group["services"].append({**row, "months": []})
+    index = {(r["hospital"], r["service"]): r for g in groups.values() for r in g["services"]}
+    for row in sorted(months, key=lambda r: r["month"], reverse=True):
+        if (row["hospital"], row["service"]) in index:
+            index[(row["hospital"], row["service"])]["months"].append(row)
+    return list(groups.values())

@@ -6,6 +6,13 @@
    corrects it;
 3. :func:`run` checks every row (French errors with file, line and column) and, when none is
    wrong, writes all the rows in one transaction — all or nothing.
+
+A stay is named by its hospital and the hospital's stay number: hospitals export their
+discharges again and again (the letter's date filled in later), so a row whose stay is already
+recorded updates it (only what changed; an empty optional cell erases nothing) instead of
+being refused or duplicated, and importing the same file twice changes nothing. A known stay
+number whose identity differs (another name, birth date or sex) is refused: a wrong number
+must not move a stay to another person.
 """
 
 from __future__ import annotations
@@ -25,11 +32,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from maillage.care.attachment.forms import find_commune
 from maillage.care.letters.models import Discharge, ImportDraft, discharge_errors
 from maillage.care.letters.personal_data import PURPOSE, hospitals_of
 from maillage.care.letters.services import discharges as service
 from maillage.care.people import audit
+from maillage.care.people.services import normalise_traits
 from maillage.directory.models import Organization, Practitioner
+from maillage.territory.models import Commune
 
 PARIS = ZoneInfo("Europe/Paris")
 MAX_BYTES = 5_000_000
@@ -61,7 +71,23 @@ class Outcome:
     filename: str
     rows: int = 0
     created: list[Discharge] = field(default_factory=list)
+    updated: list[Discharge] = field(default_factory=list)
+    unchanged: list[Discharge] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+
+    def counts(self) -> str:
+        """ "3 créés, 1 modifié, 0 inchangés" (the stays of the file)."""
+
+        def part(n: int, word: str) -> str:
+            return f"{n} {word}{'' if n == 1 else 's'}"
+
+        return ", ".join(
+            [
+                part(len(self.created), "créé"),
+                part(len(self.updated), "modifié"),
+                part(len(self.unchanged), "inchangé"),
+            ]
+        )
 
 
 def simplify(text: str) -> str:
@@ -176,11 +202,55 @@ def _date(value: str) -> dt.date | None:
     return None
 
 
+#: The identity traits a known stay must keep, with the field of the file that gives each.
+IDENTITY = (
+    ("birth_name", "nom de naissance"), ("first_names", "prénoms"),
+    ("birth_date", "date de naissance"), ("sex", "sexe"),
+)  # fmt: skip
+#: The discharge's fields a re-export may change; the optional ones only when given.
+UPDATABLE = ("service", "admission_at", "discharge_at", "destination", "gp", "letter_sent_at",
+             "channel", "residence_commune")  # fmt: skip
+OPTIONAL = ("gp", "letter_sent_at", "channel", "residence_commune")
+
+
+def _commune(value: str, seen: dict[str, Commune | str]) -> Commune | str:
+    """The commune an INSEE or postal code (or "52100 Saint-Dizier") names, else the French
+    error; each distinct value looked up once per file (``seen``)."""
+    if value not in seen:
+        try:
+            seen[value] = find_commune(value)
+        except ValidationError as exc:
+            seen[value] = exc.messages[0]
+    return seen[value]
+
+
 @dataclass
 class _Row:
     line: int
     traits: dict[str, Any]
     values: dict[str, Any]
+    known: Discharge | None = None  # the stay already recorded under this number
+
+    def wanted(self) -> dict[str, Any]:
+        """The values this row sets on a known stay (an empty optional cell keeps the
+        stay's value)."""
+        return {
+            k: self.values[k]
+            for k in UPDATABLE
+            if k not in OPTIONAL or self.values[k] not in (None, "")
+        }
+
+
+def identity_conflict(person: Any, traits: dict[str, Any]) -> str | None:
+    """The first identity field on which the file's row and the known stay's person differ."""
+    given = normalise_traits(traits)
+    for name, _ in IDENTITY:
+        mine, theirs = getattr(person, name), given.get(name)
+        if name == "first_names":
+            mine, theirs = (mine or "").casefold(), (theirs or "").casefold()
+        if mine != theirs:
+            return name
+    return None
 
 
 def _parse_row(
@@ -190,6 +260,7 @@ def _parse_row(
     hospital: Organization,
     now: dt.datetime,
     errors: list[RowError],
+    communes: dict[str, Commune | str] | None = None,
 ) -> _Row | None:
     found: list[RowError] = []
 
@@ -205,7 +276,9 @@ def _parse_row(
             fail(name, f"{f['label']} manquant(e).")
     traits: dict[str, Any] = {"birth_name": cell("birth_name"), "first_names": cell("first_names")}
     values: dict[str, Any] = {"hospital": hospital, "service": cell("service")[:120]}
-    values["stay_number"] = cell("stay_number")[:40]
+    values["stay_number"] = cell("stay_number")
+    if len(values["stay_number"]) > 40:
+        fail("stay_number", "numéro de séjour trop long (40 caractères au plus).")
     if cell("birth_date"):
         born = _date(cell("birth_date"))
         if born is None:
@@ -232,6 +305,12 @@ def _parse_row(
         values["channel"] = _choice("channel", cell("channel")) or ""
         if not values["channel"]:
             fail("channel", f"canal « {cell('channel')} » inconnu.")
+    values["residence_commune"] = None
+    if cell("residence"):
+        commune = _commune(cell("residence"), {} if communes is None else communes)
+        if isinstance(commune, str):
+            fail("residence", commune)
+        values["residence_commune"] = None if isinstance(commune, str) else commune
     values["gp"] = None
     if cell("gp_rpps"):
         values["gp"] = Practitioner.objects.filter(rpps=cell("gp_rpps")).first()
@@ -256,17 +335,14 @@ def _parse_row(
 def check(
     draft: ImportDraft, mapping: dict[str, str], now: dt.datetime
 ) -> tuple[list[_Row], list[RowError]]:
-    """Every row read and checked; nothing written."""
+    """Every row read and checked against the file and the stays already recorded (whose
+    reading is audited as one list); nothing written."""
     errors: list[RowError] = []
     rows: list[_Row] = []
     reader = _reader(draft.content)
     columns = [h.strip() for h in next(reader)]
     seen: dict[str, int] = {}
-    known = set(
-        Discharge.objects.filter(hospital=draft.hospital)
-        .exclude(stay_number="")
-        .values_list("stay_number", flat=True)
-    )
+    communes: dict[str, Commune | str] = {}
     for line, raw in enumerate(reader, start=2):
         if not any(c.strip() for c in raw):
             continue
@@ -277,46 +353,97 @@ def check(
             errors.append(RowError(line, "", f"{len(raw)} cellules au lieu de {len(columns)}."))
             continue
         row = _parse_row(line, dict(zip(columns, raw, strict=True)), mapping, draft.hospital,
-                         now, errors)  # fmt: skip
+                         now, errors, communes)  # fmt: skip
         if row is None:
             continue
         number = row.values["stay_number"]
-        if number and number in seen:
+        if number in seen:
             message = f"séjour {number} déjà présent ligne {seen[number]}."
             errors.append(RowError(line, mapping["stay_number"], message))
             continue
-        if number and number in known:
-            message = f"séjour {number} déjà enregistré."
-            errors.append(RowError(line, mapping["stay_number"], message))
-            continue
-        if number:
-            seen[number] = line
+        seen[number] = line
         rows.append(row)
+    _match_known(draft, rows, mapping, now, errors)
     if not rows and not errors:
         errors.append(RowError(1, "", "aucune ligne de données."))
     return rows, errors
 
 
+def _match_known(
+    draft: ImportDraft,
+    rows: list[_Row],
+    mapping: dict[str, str],
+    now: dt.datetime,
+    errors: list[RowError],
+) -> None:
+    """Each row whose stay is already recorded: its identity checked, its new dates checked
+    against what the stay keeps (the acknowledgement); refused rows leave ``rows``."""
+    numbers = [r.values["stay_number"] for r in rows]
+    known: dict[str, Discharge] = {}
+    for start in range(0, len(numbers), 500):  # SQLite's limit on query parameters
+        known.update(
+            (d.stay_number, d)
+            for d in Discharge.objects.filter(
+                hospital=draft.hospital, stay_number__in=numbers[start : start + 500]
+            ).select_related("person")
+        )
+    audit.record_list(draft.user, list(known.values()), PURPOSE, reason="import_match")
+    labels = dict(IDENTITY)
+    kept = []
+    for row in rows:
+        row.known = known.get(row.values["stay_number"])
+        if row.known is not None:
+            field_name = identity_conflict(row.known.person, row.traits)
+            if field_name is not None:
+                errors.append(RowError(
+                    row.line, mapping.get(field_name, ""),
+                    f"le séjour {row.values['stay_number']} est déjà enregistré pour une autre "
+                    f"identité ({labels[field_name]} différent(e)) : vérifiez le numéro de "
+                    "séjour ou l'identité.",
+                ))  # fmt: skip
+                continue
+            merged = {**{k: getattr(row.known, k) for k in UPDATABLE}, **row.wanted()}
+            problems = discharge_errors(
+                merged["admission_at"], merged["discharge_at"], merged["letter_sent_at"],
+                merged["channel"], row.known.acknowledged_at, now,
+            )  # fmt: skip
+            if problems:
+                for name, message in problems.items():
+                    column = mapping.get(name, "") or mapping.get("letter_sent_at", "")
+                    errors.append(RowError(row.line, column, message))
+                continue
+        kept.append(row)
+    rows[:] = kept
+
+
 def write(
     user: Any, draft: ImportDraft, rows: list[_Row], synthetic: bool = False
-) -> list[Discharge]:
-    """All the checked rows in one transaction: one failing row (a stay number recorded
-    meanwhile, a scope refused) and none is written (ImportRefused, French)."""
-    created = []
+) -> tuple[list[Discharge], list[Discharge], list[Discharge]]:
+    """All the checked rows in one transaction — new stays created, known ones updated where
+    they differ (each audited) — and (created, updated, unchanged). One failing row (a stay
+    number recorded meanwhile, a scope refused) and none is written (ImportRefused, French)."""
+    created: list[Discharge] = []
+    updated: list[Discharge] = []
+    unchanged: list[Discharge] = []
     with transaction.atomic():
         for row in rows:
-            person = service.new_person(row.traits)
             try:
-                created.append(service.save_discharge(user, person, row.values, synthetic))
+                if row.known is None:
+                    person = service.new_person(row.traits)
+                    created.append(service.save_discharge(user, person, row.values, synthetic))
+                    continue
+                stay, changed = service.update_discharge(user, row.known.pk, row.wanted())
+                (updated if changed else unchanged).append(stay)
+                continue
             except IntegrityError:
                 message = "séjour déjà enregistré"
+            except Discharge.DoesNotExist:
+                message = "séjour supprimé ou renuméroté pendant l'import."
             except (ValidationError, PermissionDenied) as exc:
                 message = " ".join(getattr(exc, "messages", [])) or str(exc)
-            else:
-                continue
             raise ImportRefused(f"ligne {row.line} : {message} Rien n'a été importé.")
         draft.delete()
-    return created
+    return created, updated, unchanged
 
 
 def run(
@@ -332,5 +459,5 @@ def run(
             user, "view", None, PURPOSE, refused_rows=len({e.line for e in outcome.errors})
         )
         return outcome
-    outcome.created = write(user, draft, rows)
+    outcome.created, outcome.updated, outcome.unchanged = write(user, draft, rows)
     return outcome
