@@ -35,7 +35,8 @@ Checks, from the database, after each run:
   ``view`` not yet followed by their outcome); and, from the clients' logs, a call id held by
   two agents over overlapping times, or the same (call, attempt) handed out twice;
 - *lost*: acknowledged outcomes against the audit log's outcome events and the calls' rows:
-  each person's attempts and final outcome as the acknowledged outcomes say;
+  each person's attempts and final outcome as the acknowledged outcomes say; *counted twice*:
+  the other way round (an attempt or an outcome event that no client was told of);
 - every person in a final state (reached, needs help, escalated), each as their fate says;
   the home-visit list (:func:`~maillage.care.register.services.campaigns.home_visits`) is
   exactly the people who never answered;
@@ -432,15 +433,19 @@ def check(
             if ok:
                 acked[call].append((answered, outcome))
     acknowledged = sum(len(v) for v in acked.values())
-    lost = 0
+    lost = 0  # acknowledged, not (all) in the row
+    extra = 0  # in the row, never acknowledged (an outcome counted twice)
     wrong_state = 0
     not_final = 0
     escalated = set()
     for pk, row in rows.items():
         seen = [o for _, o in sorted(acked.get(pk, []))]
         attempts = sum(1 for o in seen if o == "not_reached")
-        if seen and (row.attempts != attempts or row.outcome != seen[-1]):
+        final = seen[-1] if seen and seen[-1] != "not_reached" else None
+        if row.attempts < attempts or (final is not None and row.outcome != final):
             lost += 1
+        elif row.attempts > attempts or (not seen and row.outcome != "pending"):
+            extra += 1
         if row.outcome in ("pending", "not_reached") and not row.escalated:
             not_final += 1
         if row.escalated:
@@ -460,6 +465,7 @@ def check(
         "acknowledged": acknowledged,
         "outcome_events": outcome_events,
         "lost": lost + max(0, acknowledged - outcome_events),
+        "counted_twice": extra + max(0, outcome_events - acknowledged),
         "not_final": not_final,
         "wrong_state": wrong_state,
         "escalated": len(escalated),
@@ -495,7 +501,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="campaigns, one after the other")
     parser.add_argument("--max-attempts", type=int, default=3)
     parser.add_argument("--replay", type=float, default=0.02, help="share of outcomes sent twice")
-    parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database (and its data folder, the keys) at the end",
+    )
     args = parser.parse_args()
 
     admin_url = os.environ.get(
@@ -650,7 +660,8 @@ def main() -> None:
                 f"next call p50 {row['next_p50']:.0f} ms p99 {row['next_p99']:.0f} ms; outcome "
                 f"p50 {row['outcome_p50']:.0f} ms p99 {row['outcome_p99']:.0f} ms\n"
                 f"  called twice: audit {figures['twice_audit']}, clients "
-                f"{figures['twice_client']}; lost {figures['lost']} (acknowledged "
+                f"{figures['twice_client']}; lost {figures['lost']}; counted twice "
+                f"{figures['counted_twice']} (acknowledged "
                 f"{figures['acknowledged']}, outcome events {figures['outcome_events']}); not "
                 f"final {figures['not_final']}; not as their fate {figures['wrong_state']}; "
                 f"escalated {figures['escalated']} (list correct: {figures['escalation_ok']})\n"
@@ -674,7 +685,9 @@ def main() -> None:
         print(
             "totals: called twice "
             f"{sum(r['twice_audit'] + r['twice_client'] for r in results)}, lost "
-            f"{sum(r['lost'] for r in results)}, not final {sum(r['not_final'] for r in results)}"
+            f"{sum(r['lost'] for r in results)}, counted twice "
+            f"{sum(r['counted_twice'] for r in results)}, not final "
+            f"{sum(r['not_final'] for r in results)}"
             f", not as their fate {sum(r['wrong_state'] for r in results)}, bad statuses "
             f"{sum(sum(r['bad_status'].values()) for r in results)}, replays accepted again "
             f"{sum(r['replays_accepted'] for r in results)}"
@@ -690,7 +703,9 @@ def main() -> None:
             pass
         if not args.keep:
             _admin(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(home, ignore_errors=True)
+        else:
+            print(f"kept: MAILLAGE_DATABASE_URL={_with_db(admin_url, name)} MAILLAGE_HOME={home}")
 
 
 if __name__ == "__main__":
