@@ -198,20 +198,24 @@ SERVE = (
 class Server:
     """``maillage serve`` on a prepared database (:func:`maillage.bootstrap.serve`)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
         self.port = _free_port()
         self.proc: subprocess.Popen | None = None
+        self.log = log
 
     def start(self) -> float:
         began = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVE, str(self.port)], env=self.env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        # its output to a file: a pipe nobody reads fills up (64 KiB of waitress's "task queue
+        # depth" warnings) and blocks the server's main thread on its next write
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", SERVE, str(self.port)], env=self.env,
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         while time.monotonic() - began < 300:
             if self.proc.poll() is not None:
-                raise SystemExit("the server stopped: " + self.proc.stderr.read().decode()[-3000:])
+                raise SystemExit("the server stopped: " + self.log.read_text()[-3000:])
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 conn.request("GET", "/connexion/", headers={"Host": "127.0.0.1"})
@@ -329,15 +333,25 @@ class Log:
     calls: list[tuple[int, str, int, str, bool, float, float]] = field(default_factory=list)
     replays: list[tuple[int, str, str]] = field(default_factory=list)  # (call, outcome, message)
     messages: Counter = field(default_factory=Counter)
+    error: str = ""
 
 
-def work(
+def work(agent: Agent, campaign: int, fates: dict, log: Log, *rest: object) -> None:
+    try:
+        _work(agent, campaign, fates, log, *rest)
+    except Exception as exc:  # noqa: BLE001 - printed by the main thread
+        log.error = repr(exc)[:300]
+
+
+def _work(
     agent: Agent, campaign: int, fates: dict[str, tuple[str, ...]], log: Log, done: threading.Event,
     replay_share: float, rng: random.Random, gate: threading.Barrier,
 ) -> None:  # fmt: skip
     screen = f"/soins/registre/campagnes/{campaign}/appel/"
-    _, _, page = agent.request("GET", screen)
-    gate.wait()
+    try:
+        _, _, page = agent.request("GET", screen)
+    finally:
+        gate.wait()
     idle_since = None
     while not done.is_set():
         began = time.perf_counter()
@@ -506,6 +520,12 @@ def main() -> None:
         action="store_true",
         help="keep the database (and its data folder, the keys) at the end",
     )
+    parser.add_argument(
+        "--reuse",
+        nargs=2,
+        metavar=("DATABASE", "HOME"),
+        help="a database and data folder this script made and kept: no set-up, new campaigns",
+    )
     args = parser.parse_args()
 
     admin_url = os.environ.get(
@@ -513,9 +533,12 @@ def main() -> None:
     )
     if not admin_url.startswith("postgres"):
         raise SystemExit("MAILLAGE_DATABASE_URL must name a PostgreSQL server")
-    name = f"bench_campaign_{os.getpid()}"
-    home = Path(tempfile.mkdtemp(prefix="bench-campaign-"))
-    _admin(admin_url, f"CREATE DATABASE {name}")
+    if args.reuse:
+        name, home = args.reuse[0], Path(args.reuse[1])
+    else:
+        name = f"bench_campaign_{os.getpid()}"
+        home = Path(tempfile.mkdtemp(prefix="bench-campaign-"))
+        _admin(admin_url, f"CREATE DATABASE {name}")
     os.environ.update(
         MAILLAGE_DATABASE_URL=_with_db(admin_url, name), MAILLAGE_HOME=str(home),
         DJANGO_SETTINGS_MODULE="maillage.settings",
@@ -532,6 +555,7 @@ def main() -> None:
 
         from maillage.accounts.models import Profile, Role
         from maillage.bootstrap import migrate
+        from maillage.care.register.models import Campaign, Registration
         from maillage.territory.models import Commune, Territory
         from maillage.territory.services import import_geography
 
@@ -539,34 +563,48 @@ def main() -> None:
             f"database {name}, {args.people} people, {args.agents} agents, nproc={os.cpu_count()}"
         )
         print(f"uptime before: {_uptime()}")
-        t = time.perf_counter()
-        migrate()
-        print(f"migrations {time.perf_counter() - t:.1f} s; {import_geography()}")
+        if not args.reuse:
+            t = time.perf_counter()
+            migrate()
+            print(f"migrations {time.perf_counter() - t:.1f} s; {import_geography()}")
         communes = list(Commune.objects.filter(epci_id=EPCI).values_list("code", "population"))
-        territory = Territory.objects.create(
-            slug="cias-banc-canicule", name="CIAS du Grand Saint-Dizier (banc d'essai)",
-            kind=Territory.Kind.EPCI, code=f"epci:{EPCI}",
-        )  # fmt: skip
-        territory.communes.set([c for c, _ in communes])
-        keys = []
-        for a in range(args.agents):
-            user = get_user_model().objects.create_user(f"agent-banc-{a:02d}", password=PASSWORD)
-            Profile.objects.create(user=user, role=Role.CCAS_AGENT).territories.add(territory)
-            keys.append(TOTPDevice.objects.create(user=user, name="banc", confirmed=True).key)
-        t = time.perf_counter()
-        reg_by_name = register_people(args.people, communes)
-        took = time.perf_counter() - t
-        print(
-            f"{len(reg_by_name)} people registered in {len(communes)} communes through "
-            f"register_person in {took:.0f} s ({took / max(1, args.people) * 1000:.1f} ms each)"
+        if not args.reuse:
+            territory = Territory.objects.create(
+                slug="cias-banc-canicule", name="CIAS du Grand Saint-Dizier (banc d'essai)",
+                kind=Territory.Kind.EPCI, code=f"epci:{EPCI}",
+            )  # fmt: skip
+            territory.communes.set([c for c, _ in communes])
+            for a in range(args.agents):
+                user = get_user_model().objects.create_user(
+                    f"agent-banc-{a:02d}", password=PASSWORD
+                )
+                Profile.objects.create(user=user, role=Role.CCAS_AGENT).territories.add(territory)
+                TOTPDevice.objects.create(user=user, name="banc", confirmed=True)
+            t = time.perf_counter()
+            register_people(args.people, communes)
+            took = time.perf_counter() - t
+            print(
+                f"{args.people} people registered in {len(communes)} communes through "
+                f"register_person in {took:.0f} s ({took / max(1, args.people) * 1000:.1f} ms each)"
+            )
+        keys = [
+            TOTPDevice.objects.get(user__username=f"agent-banc-{a:02d}", name="banc").key
+            for a in range(args.agents)
+        ]
+        reg_by_name = dict(
+            Registration.objects.filter(synthetic=True, removed_at__isnull=True).values_list(
+                "person__birth_name", "pk"
+            )
         )
-        fates = {n: fate(i, args.max_attempts) for i, n in enumerate(reg_by_name)}
+        fates = {family_name(i).upper(): fate(i, args.max_attempts) for i in range(args.people)}
+        if set(fates) != set(reg_by_name):
+            raise SystemExit(f"{len(reg_by_name)} people in the database, {len(fates)} expected")
         fates_by_reg = {reg_by_name[n]: f for n, f in fates.items()}
         expected = Counter(expected_final(f, args.max_attempts)[0:3:2] for f in fates.values())
         print(f"fates: {dict(expected)}; calls to make {sum(len(f) for f in fates.values())}")
         connection.close()
 
-        server = Server({**os.environ})
+        server = Server({**os.environ}, home / "server.log")
         print(f"server ready in {server.start():.1f} s, memory {server.memory()} MiB")
         agents = [Agent(server.port, f"agent-banc-{a:02d}") for a in range(args.agents)]
         t = time.perf_counter()
@@ -577,7 +615,10 @@ def main() -> None:
         )
 
         results = []
-        previous = None
+        previous = (
+            Campaign.objects.filter(closed_at__isnull=True).values_list("pk", flat=True).first()
+        )
+        connection.close()
         for run in range(args.runs):
             boss = agents[0]
             if previous is not None:  # close the previous campaign from its page
@@ -670,6 +711,9 @@ def main() -> None:
                 f"  calls per agent {row['per_agent'][0]}–{row['per_agent'][-1]}; empty polls "
                 f"{row['empty_polls']}; server VmRSS {rss} MiB (VmHWM {hwm})"
             )
+            for a, log in enumerate(logs):
+                if log.error:
+                    print(f"  agent {a}: {log.error}")
         print(f"\nuptime after: {_uptime()}")
         if len(results) > 1:
 
