@@ -111,9 +111,17 @@ def test_a_campaign_from_opening_to_the_call_screen(agent_a, agent_b, coordinato
     assert other.get(f"/soins/registre/campagnes/{campaign.pk}/").status_code == 404
     url = f"/soins/registre/campagnes/{campaign.pk}/appel/{call.pk}/"
     assert other.post(url, {"outcome": "reached_fine"}).status_code == 404
+    first = agent.post(url, {"outcome": "not_reached"}, follow=True)
+    assert "Résultat enregistré." in text(first)
+    again = agent.post(url, {"outcome": "not_reached"}, follow=True)  # a double click
+    assert "Résultat enregistré." not in text(again) and "déjà enregistré" in text(again)
+    call.refresh_from_db()
+    assert call.attempts == 1
+    agent.post(f"/soins/registre/campagnes/{campaign.pk}/appel/")
     agent.post(url, {"outcome": "needs_help", "note": "besoin d'eau"})
     call.refresh_from_db()
     assert call.outcome == "needs_help" and call.last_note == "besoin d'eau"
+    assert call.attempts == 1
     dashboard = boss.get(f"/soins/registre/campagnes/{campaign.pk}/")
     assert 'data-testid="fig-needs_help">1<' in text(dashboard)
     assert campaign_figures(campaign)["needs_help"] == 1

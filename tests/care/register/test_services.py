@@ -200,6 +200,31 @@ def test_a_campaign_calls_everyone_once_and_escalates_after_three_not_reached(
     )
 
 
+def test_an_outcome_sent_twice_counts_once(agent_a):
+    """A double click, or a browser retrying after a timeout, sends the same "not reached"
+    twice: the second must not count another attempt (found by benchmarks/bench_campaign.py:
+    people escalated to a home visit after two calls). Only the agent holding the call
+    records its outcome."""
+    person, other = registered(agent_a), registered(agent_a)
+    campaign = campaigns.open_campaign(agent_a, "heatwave", "red", {SAINT_DIZIER})
+    call = campaigns.next_call(agent_a, campaign)
+    assert call.registration_id == person.pk
+    campaigns.record_outcome(call, Outcome.NOT_REACHED, "", agent_a)
+    with pytest.raises(RegisterError, match="déjà enregistré"):
+        campaigns.record_outcome(call, Outcome.NOT_REACHED, "", agent_a)
+    call.refresh_from_db()
+    assert (call.attempts, call.escalated, call.agent_id) == (1, False, None)
+    # a call nobody took is taken first ("Personne suivante"), not answered out of the blue
+    untaken = CallAssignment.objects.get(campaign=campaign, registration=other)
+    with pytest.raises(RegisterError, match="Personne suivante"):
+        campaigns.record_outcome(untaken, Outcome.REACHED_FINE, "", agent_a)
+    assert CallAssignment.objects.get(pk=untaken.pk).outcome == Outcome.PENDING
+    updates = AuditEvent.objects.filter(
+        purpose="register_campaign", action="update", target_type="register.callassignment"
+    )
+    assert updates.count() == 1
+
+
 def test_access_erasure_and_merge(agent_a):
     r = registered(agent_a, emergency_contacts="Anne")
     data = retention.access_request(r.person, agent_a)

@@ -141,7 +141,8 @@ def next_call(
 def record_outcome(
     assignment: CallAssignment, outcome: str, note: str, agent: Any, now: dt.datetime | None = None
 ) -> CallAssignment:
-    """The outcome of one call. "Not reached" counts an attempt and frees the person for a
+    """The outcome of one call, recorded by the agent holding it (taken by :func:`next_call`;
+    ``agent`` None: the system). "Not reached" counts an attempt and frees the person for a
     later call, until ``max_attempts``: then the person goes to the home-visit list."""
     if outcome not in (Outcome.REACHED_FINE, Outcome.NEEDS_HELP, Outcome.NOT_REACHED):
         raise RegisterError("Résultat d'appel inconnu.")
@@ -158,8 +159,17 @@ def record_outcome(
             raise RegisterError("Cette campagne est close.")
         if call.outcome not in TO_CALL or call.escalated:
             raise RegisterError("Le résultat de cet appel est déjà enregistré.")
-        if call.agent_id is not None and agent is not None and call.agent_id != agent.pk:
-            raise RegisterError("Un autre agent est en train d'appeler cette personne.")
+        if agent is not None and call.agent_id != agent.pk:
+            # Only the agent holding the call records its outcome. A "not reached" frees the
+            # call: the same form sent again (a double click, a retry) must not count a second
+            # attempt.
+            if call.agent_id is not None:
+                raise RegisterError("Un autre agent est en train d'appeler cette personne.")
+            if call.attempts:
+                raise RegisterError(
+                    "Ce « pas de réponse » est déjà enregistré : la personne sera rappelée."
+                )
+            raise RegisterError("Prenez d'abord cette personne avec « Personne suivante ».")
         call.outcome = outcome
         call.last_note = note or ""
         call.updated_at = now
