@@ -111,13 +111,16 @@ class Server:
 
     def start(self) -> float:
         began = time.monotonic()
+        # its output to a file: a pipe nobody reads fills up and blocks the server mid-run
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "maillage.cli", "serve", "--port", str(self.port)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
         while time.monotonic() - began < 300:
             if self.proc.poll() is not None:
-                raise SystemExit("maillage serve stopped: " + self.proc.stderr.read().decode())
+                self.log.seek(0)
+                raise SystemExit("maillage serve stopped: " + self.log.read()[-4000:].decode())
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 conn.request("GET", "/fhir/metadata", headers={"Host": "127.0.0.1"})
