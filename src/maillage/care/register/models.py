@@ -17,6 +17,8 @@ escalated to the home-visit list.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -46,9 +48,30 @@ class RemovalReason(models.TextChoices):
     DECEASED = "deceased", "Décédée"
     MERGED = "merged", "Doublon fusionné"
     ERASED = "erased", "Effacement demandé"
+    REFUSED = "refused", "Demande refusée par la commune"
+
+
+def new_reference() -> str:
+    """A short reference to give on the phone: "RV-" and 8 letters/digits without look-alikes."""
+    alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+    return "RV-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class RegistrationQuerySet(models.QuerySet):
+    def active(self) -> models.QuerySet:
+        """Validated and not removed: the people the register watches over."""
+        return self.filter(removed_at__isnull=True, validated_at__isnull=False)
+
+    def pending(self) -> models.QuerySet:
+        """Asked for on the public page, not yet validated or refused by the commune."""
+        return self.filter(removed_at__isnull=True, validated_at__isnull=True)
 
 
 class Registration(models.Model):
+    """A registration; one asked for on the public page waits "to be validated"
+    (``validated_at`` empty) until an agent of the commune validates or refuses it."""
+
+    reference = models.CharField("référence", max_length=12, unique=True, null=True, blank=True)
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="+", verbose_name="personne"
     )
@@ -69,11 +92,15 @@ class Registration(models.Model):
     registered_by_kind = models.CharField(
         "inscrite par", max_length=12, choices=RegisteredBy.choices, default=RegisteredBy.SELF
     )
+    #: a relative or professional who asked on the public page: their name and phone
+    requester_name = EncryptedTextField("demandée par (nom)", blank=True)
+    requester_phone = EncryptedTextField("demandée par (téléphone)", blank=True)
     share_with_professionals = models.BooleanField(
         "accepte que ses soignants sachent qu'elle est inscrite", default=False
     )
     created_at = models.DateTimeField("inscrite le", default=timezone.now)
     confirmed_at = models.DateTimeField("confirmée le", default=timezone.now, db_index=True)
+    validated_at = models.DateTimeField("validée le", null=True, blank=True, db_index=True)
     removed_at = models.DateTimeField("retirée le", null=True, blank=True, db_index=True)
     removal_reason = models.CharField(
         "motif du retrait", max_length=16, choices=RemovalReason.choices, blank=True
@@ -89,14 +116,18 @@ class Registration(models.Model):
         verbose_name="saisie par",
     )
 
+    objects = RegistrationQuerySet.as_manager()
+
     class Meta:
         verbose_name = "inscription au registre"
         verbose_name_plural = "inscriptions au registre"
         ordering = ["commune_id", "pk"]
         constraints = [
+            # one validated registration per person; requests waiting for validation may
+            # repeat one (the agent joins them to it, never silently)
             models.UniqueConstraint(
                 fields=["person"],
-                condition=models.Q(removed_at__isnull=True),
+                condition=models.Q(removed_at__isnull=True, validated_at__isnull=False),
                 name="register_one_active_registration_per_person",
             )
         ]
@@ -106,7 +137,11 @@ class Registration(models.Model):
 
     @property
     def active(self) -> bool:
-        return self.removed_at is None
+        return self.removed_at is None and self.validated_at is not None
+
+    @property
+    def pending(self) -> bool:
+        return self.removed_at is None and self.validated_at is None
 
     def scope_communes(self) -> set[str]:
         return {self.commune_id}

@@ -78,9 +78,9 @@ def open_campaign(
             else None, opened_at=now, max_attempts=max_attempts,
         )  # fmt: skip
         campaign.communes.set(sorted(known))
-        ids = Registration.objects.filter(
-            removed_at__isnull=True, commune_id__in=known
-        ).values_list("pk", flat=True)
+        ids = (
+            Registration.objects.active().filter(commune_id__in=known).values_list("pk", flat=True)
+        )
         CallAssignment.objects.bulk_create(
             [CallAssignment(campaign=campaign, registration_id=pk, updated_at=now) for pk in ids],
             batch_size=1000,

@@ -92,11 +92,18 @@ def register_list(request: HttpRequest) -> HttpResponse:
             "commune__name", "person__birth_name", "pk"
         )[:500]
     )
-    audit.record_list(request.user, rows, service.PURPOSE)
+    waiting = [(r, service.duplicates(request.user, r))
+               for r in service.pending(request.user, communes)[:100]]  # fmt: skip
+    seen = [*rows, *(r for r, _ in waiting)]
+    audit.record_list(request.user, seen, service.PURPOSE)
+    others = [other for _, found in waiting for _, other, _ in found["pairs"]]
+    if others:
+        audit.record_list(request.user, others, service.PURPOSE, duplicates=True)
     now = timezone.now()
     return render(
         request, "register/list.html",
-        {"form": form, "registrations": rows, "no_territory": communes is not None and not communes,
+        {"form": form, "registrations": rows, "pending": waiting,
+         "no_territory": communes is not None and not communes,
          "figures": register_figures(communes, now) if communes is not None else None,
          "due": service.confirmation_cutoff(now + dt.timedelta(days=30))},
         status=400 if request.method == "POST" else 200,
@@ -119,6 +126,27 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, "Inscription confirmée pour un an.")
+    return redirect("register:list")
+
+
+DECISIONS = {
+    "validate": (service.validate, "Demande validée : la personne est inscrite au registre."),
+    "join": (service.join_existing, "Demande jointe à l'inscription existante, reconfirmée."),
+    "refuse": (service.refuse, "Demande refusée."),
+}
+
+
+@personal_data_required(roles=AGENTS)
+@require_POST
+def decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    """Validate, join to the existing registration, or refuse a public request."""
+    act, done = DECISIONS[decision]
+    try:
+        act(request.user, _registration(request, pk, "update"))
+    except service.RegisterError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
     return redirect("register:list")
 
 
