@@ -234,3 +234,38 @@ class CallAssignment(models.Model):
 
     def scope_communes(self) -> set[str]:
         return {self.registration.commune_id}
+
+
+class ConfirmationReminder(models.Model):
+    """One reminder that a registration's yearly confirmation falls due, by one medium: claimed
+    before sending (unique per registration, due date, stage and medium), so that no reminder
+    leaves twice, even from two workers or a retried run; a new due date (after a
+    confirmation) gets its own. Holds no text and no address."""
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="reminders"
+    )
+    due_on = models.DateField("échéance")
+    #: days before the due date (30, 7), 0: overdue (the registration will be removed)
+    stage = models.PositiveSmallIntegerField("jours avant l'échéance")
+    medium = models.CharField(max_length=5, choices=[("sms", "SMS"), ("email", "Courriel")])
+    status = models.CharField(
+        max_length=8,
+        choices=[("sending", "En cours d'envoi"), ("sent", "Envoyé"), ("failed", "Échec")],
+        default="sending",
+    )
+    error = models.CharField(max_length=80, blank=True)  # the exception's class name only
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "rappel de reconfirmation"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "due_on", "stage", "medium"],
+                name="register_reminder_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Rappel n° {self.pk} ({self.stage} j, {self.medium})"

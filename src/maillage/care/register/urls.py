@@ -23,4 +23,10 @@ urlpatterns = [
     path("liste-prefet.csv", staff.prefect_list, name="prefect"),
 ]
 
-public_urls = ([path("", public.request_form, name="request")], "register_public")
+public_urls = (
+    [
+        path("", public.request_form, name="request"),
+        path("confirmer/<str:token>/", public.confirm, name="confirm"),
+    ],
+    "register_public",
+)

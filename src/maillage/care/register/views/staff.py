@@ -33,9 +33,15 @@ from maillage.care.register.models import CallAssignment, Campaign, Outcome, Reg
 from maillage.care.register.personal_data import profile_communes
 from maillage.care.register.services import campaigns as campaign_service
 from maillage.care.register.services import registrations as service
-from maillage.care.register.services.summary import campaign_figures, register_figures
+from maillage.care.register.services import reminders
+from maillage.care.register.services.summary import (
+    DUE_DAYS,
+    campaign_figures,
+    register_figures,
+)
 
 AGENTS = [Role.CCAS_AGENT, Role.ADMINISTRATOR]
+DUE_WINDOW = dt.timedelta(days=DUE_DAYS)
 OPENERS = [Role.CCAS_AGENT, Role.COORDINATOR, Role.ADMINISTRATOR]
 PREFECT = [Role.COORDINATOR, Role.ADMINISTRATOR]
 
@@ -87,11 +93,12 @@ def register_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Personne inscrite ({registration}).")
             return redirect("register:list")
-    rows = list(
-        service.visible(request.user, communes).order_by(
-            "commune__name", "person__birth_name", "pk"
-        )[:500]
-    )
+    now = timezone.now()
+    only_due = request.GET.get("echeance") == "1"
+    shown = service.visible(request.user, communes)
+    if only_due:
+        shown = shown.filter(confirmed_at__lt=service.confirmation_cutoff(now + DUE_WINDOW))
+    rows = list(shown.order_by("commune__name", "person__birth_name", "pk")[:500])
     waiting = [(r, service.duplicates(request.user, r))
                for r in service.pending(request.user, communes)[:100]]  # fmt: skip
     seen = [*rows, *(r for r, _ in waiting)]
@@ -99,13 +106,12 @@ def register_list(request: HttpRequest) -> HttpResponse:
     others = [other for _, found in waiting for _, other, _ in found["pairs"]]
     if others:
         audit.record_list(request.user, others, service.PURPOSE, duplicates=True)
-    now = timezone.now()
     return render(
         request, "register/list.html",
-        {"form": form, "registrations": rows, "pending": waiting,
+        {"form": form, "registrations": reminders.due_rows(rows, now), "pending": waiting,
+         "only_due": only_due,
          "no_territory": communes is not None and not communes,
-         "figures": register_figures(communes, now) if communes is not None else None,
-         "due": service.confirmation_cutoff(now + dt.timedelta(days=30))},
+         "figures": register_figures(communes, now) if communes is not None else None},
         status=400 if request.method == "POST" else 200,
     )  # fmt: skip
 
