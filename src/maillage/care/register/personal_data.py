@@ -137,10 +137,12 @@ def merge_registrations(kept: Person, gone: Person) -> int:
 
 
 def register() -> None:
-    from maillage.care.people import summary
+    from maillage.care.people import flags, summary
+    from maillage.care.register.services.registrations import shared_flags
     from maillage.care.register.services.summary import register_figures
 
     summary.register("register", register_figures)
+    flags.register(shared_flags)
     identity.register_merge(merge_registrations)
     permissions.register(Registration, registration_rule)
     permissions.register(CallAssignment, assignment_rule)

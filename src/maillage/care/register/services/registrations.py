@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
+from maillage.accounts.models import Role
 from maillage.care.people import audit
 from maillage.care.people.models import ConsentChannel, ConsentPurpose, PossibleDuplicate
 from maillage.care.people.permissions import can_access
@@ -96,7 +97,6 @@ def register_person(
 def communes_with_register() -> set[str]:
     """The communes that keep their register here: those of the territories of at least one
     active commune agent (a request elsewhere would wait for nobody)."""
-    from maillage.accounts.models import Role
     from maillage.territory.models import Commune
 
     return set(
@@ -338,22 +338,52 @@ def remove_unconfirmed(now: dt.datetime | None = None) -> int:
     return n
 
 
-def shared_with(user: Any, person: Any) -> bool:
-    """Whether ``user``, a professional whose practitioner is the person's declared médecin
-    traitant, may know that the person is on a register: only when the person agreed
-    (``share_with_professionals``); never any detail. Audited when it says yes."""
-    from maillage.accounts.models import Role
+CARERS = (Role.PROFESSIONAL, Role.NURSE)  # the CPTS's carers
+
+
+def _is_carer_of(user: Any, role: str, person: Any) -> bool:
+    """A patient of ``user``'s: their declared médecin traitant is the user's practitioner, or
+    a care app lets the user see them (a booking addressed to this GP, a visit at this nurse's
+    room: :func:`maillage.care.people.permissions.can_access`; the register itself grants no
+    professional any person)."""
+    practitioner = getattr(getattr(user, "profile", None), "practitioner_id", None)
+    if role == Role.PROFESSIONAL and practitioner is not None:
+        if person.attending_doctor_id == practitioner:
+            return True
+    return can_access(user, person, "view")
+
+
+def shared_flags(user: Any, persons: list[Any]) -> dict[int, list[str]]:
+    """Which of ``persons`` a carer of theirs (a professional or a nurse of the CPTS) may know
+    to be registered: only those who agreed (``share_with_professionals``), only the fact and
+    the commune, never a detail; a request not yet validated or a removed registration says
+    nothing. The registrations revealed are audited as one list (purpose register_shared)."""
     from maillage.accounts.permissions import role_of
 
-    practitioner = getattr(getattr(user, "profile", None), "practitioner_id", None)
-    if role_of(user) != Role.PROFESSIONAL or practitioner is None:
-        return False
-    if person.attending_doctor_id != practitioner:
-        return False
-    registration = (
-        Registration.objects.active().filter(person=person, share_with_professionals=True).first()
+    role = role_of(user)
+    if role not in CARERS or not persons:
+        return {}
+    rows = (
+        Registration.objects.active()
+        .filter(person__in=[p.pk for p in persons], share_with_professionals=True)
+        .select_related("commune")
     )
-    if registration is None:
-        return False
-    audit.record(user, "view", registration, "register_shared", fields=["registered"])
-    return True
+    by_person = {r.person_id: r for r in rows}
+    if not by_person:
+        return {}
+    shown, flags = [], {}
+    for person in persons:
+        registration = by_person.get(person.pk)
+        if registration is None or not _is_carer_of(user, role, person):
+            continue
+        word = {"F": "Inscrite", "M": "Inscrit"}.get(person.sex, "Inscrit(e)")
+        flags[person.pk] = [f"{word} au registre de {registration.commune.name}"]
+        shown.append(registration)
+    audit.record_list(user, shown, "register_shared", fields=["registered"])
+    return flags
+
+
+def shared_with(user: Any, person: Any) -> bool:
+    """Whether ``user``, a carer of the person (:func:`shared_flags`), may know that the person
+    is on a register: only when the person agreed; never any detail. Audited when yes."""
+    return bool(shared_flags(user, [person]))
