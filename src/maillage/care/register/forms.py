@@ -209,9 +209,13 @@ class CampaignForm(forms.Form):
         label="Alerte", choices=CampaignKind.choices, error_messages=CHOICE_ERRORS
     )
     level = forms.ChoiceField(label="Niveau", choices=Level.choices, error_messages=CHOICE_ERRORS)
+    territory = forms.ChoiceField(
+        label="Tout un territoire", required=False, error_messages=CHOICE_ERRORS,
+        help_text="Toutes ses communes : les personnes inscrites de chacune seront appelées.",
+    )  # fmt: skip
     communes = forms.MultipleChoiceField(
-        label="Communes concernées", widget=forms.CheckboxSelectMultiple,
-        error_messages={**CHOICE_ERRORS, "required": "Choisissez au moins une commune."},
+        label="ou des communes", widget=forms.CheckboxSelectMultiple, required=False,
+        error_messages=CHOICE_ERRORS,
     )  # fmt: skip
     max_attempts = forms.IntegerField(
         label="Appels sans réponse avant une visite à domicile", min_value=1, max_value=10,
@@ -220,6 +224,23 @@ class CampaignForm(forms.Form):
                         "max_value": "Au plus 10."},
     )  # fmt: skip
 
-    def __init__(self, *args: Any, communes: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        communes: list[tuple[str, str]],
+        territories: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["communes"].choices = communes
+        if territories:
+            self.fields["territory"].choices = [("", "—"), *territories]
+        else:
+            del self.fields["territory"]
+            self.fields["communes"].label = "Communes concernées"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("territory") and not data.get("communes") and not self.errors:
+            raise forms.ValidationError("Choisissez au moins une commune, ou tout un territoire.")
+        return data

@@ -20,7 +20,8 @@ urlpatterns = [
     path("campagnes/<int:pk>/", staff.campaign_page, name="campaign"),
     path("campagnes/<int:pk>/appel/", staff.call, name="call"),
     path("campagnes/<int:pk>/appel/<int:call>/", staff.outcome, name="outcome"),
-    path("liste-prefet.csv", staff.prefect_list, name="prefect"),
+    path("liste-prefet.csv", staff.prefect_list, {"fmt": "csv"}, name="prefect"),
+    path("liste-prefet.xlsx", staff.prefect_list, {"fmt": "xlsx"}, name="prefect_xlsx"),
 ]
 
 public_urls = (
