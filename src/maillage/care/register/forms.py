@@ -100,7 +100,7 @@ class PublicRegistrationForm(IdentityForm):
     and the minimal data of the watch, consent. The commune is typed (name or postal code)."""
 
     registered_by = forms.ChoiceField(
-        label="Qui remplit cette demande ?", choices=FILLED_BY, widget=forms.RadioSelect,
+        label="Vous êtes", choices=FILLED_BY, widget=forms.RadioSelect,
         error_messages={**CHOICE_ERRORS, "required": "Indiquez qui remplit la demande."},
     )  # fmt: skip
     requester_name = forms.CharField(
@@ -127,7 +127,7 @@ class PublicRegistrationForm(IdentityForm):
     )  # fmt: skip
     living_alone = forms.BooleanField(label="Vit seule", required=False)
     mobility = forms.ChoiceField(
-        label="Se déplace", choices=Mobility.choices, error_messages=CHOICE_ERRORS,
+        label="Mobilité", choices=Mobility.choices, error_messages=CHOICE_ERRORS,
         initial=Mobility.AUTONOMOUS,
     )  # fmt: skip
     power_devices = forms.BooleanField(

@@ -143,6 +143,12 @@ class Registration(models.Model):
     def pending(self) -> bool:
         return self.removed_at is None and self.validated_at is None
 
+    @property
+    def requester_phone_display(self) -> str:
+        from maillage.care.people.models import phone_display
+
+        return phone_display(self.requester_phone) if self.requester_phone else ""
+
     def scope_communes(self) -> set[str]:
         return {self.commune_id}
 
