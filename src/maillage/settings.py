@@ -315,6 +315,7 @@ MAILLAGE_RATE_LIMITS = [
     ("booking", r"^/rendez-vous/.+/(reserver|liste-attente|annuler|deplacer|confirmer)/$", 20, 600),
     # public request for a médecin traitant: each form sent creates a person
     ("attachment", r"^/medecin-traitant/$", 20, 600),
+    ("register", r"^/registre/$", 20, 600),
     # the rest of the API and the FHIR server
     ("api", r"^/(api|fhir)/", 300, 60),
 ]

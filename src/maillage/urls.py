@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
+from maillage.care.register import urls as register_urls
 from maillage.care.scheduling import urls as scheduling_urls
 from maillage.directory import urls as directory_urls
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("exports/", include("maillage.exports.urls")),
     path("soins/personnes/", include("maillage.care.people.urls")),
     path("soins/registre/", include("maillage.care.register.urls")),
+    path("registre/", include(register_urls.public_urls)),  # the public request
     path("", include("maillage.care.attachment.urls")),  # /medecin-traitant/, /soins/medecin-…
     path("", include("maillage.care.letters.urls")),  # /soins/sorties/, /pro/lettres-de-sortie/
     path("", include(scheduling_urls.booking_urls)),  # /rendez-vous/, /soins/operateur/

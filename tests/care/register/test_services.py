@@ -183,7 +183,8 @@ def test_a_campaign_calls_everyone_once_and_escalates_after_three_not_reached(
     assert figures["needs_help"] == 1 and figures["escalated"] == 1
     part = summary({SAINT_DIZIER}, timezone.now())["register"]
     assert part == {
-        "people": 3, "campaigns": 1, "open_campaigns": 1, "to_confirm": 0, "escalated": 1,
+        "people": 3, "pending": 0, "campaigns": 1, "open_campaigns": 1, "to_confirm": 0,
+        "escalated": 1,
         "synthetic": True,  # the test's people are flagged synthetic, and the figures say so
     }  # fmt: skip
     assert [v.registration_id for v in campaigns.home_visits(campaign, {SAINT_DIZIER})] == [

@@ -31,6 +31,7 @@ from maillage.care.letters.personal_data import hospitals_of
 from maillage.care.letters.services import discharges as service
 from maillage.care.letters.services import export, imports, notices
 from maillage.care.letters.services.summary import hospital_rows
+from maillage.care.people import flags
 from maillage.care.people.views import personal_data_required
 from maillage.directory.models import Organization
 
@@ -221,6 +222,7 @@ def gp_list(request: HttpRequest) -> HttpResponse:
     if service.practitioner_of(request.user) is None:
         raise PermissionDenied("Votre compte n'est pas relié à votre fiche de l'annuaire.")
     shown = service.listed(request.user)
+    flags.annotate(request.user, [d.person for d in shown])  # e.g. on a register
     return render(
         request,
         "letters/gp_list.html",

@@ -161,7 +161,9 @@ def erase_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- identity vigilance: possible duplicates reviewed by the staff who see both persons -------
 
-REVIEW_ROLES = (Role.OPERATOR, Role.NURSE, Role.ADMINISTRATOR)
+#: who reviews possible duplicates (each pair still needs both persons in the user's scope): a
+#: commune's agent reviews those of the requests sent to its register
+REVIEW_ROLES = (Role.OPERATOR, Role.NURSE, Role.CCAS_AGENT, Role.ADMINISTRATOR)
 
 
 @require_http_methods(["GET"])

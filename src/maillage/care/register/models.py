@@ -17,6 +17,8 @@ escalated to the home-visit list.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -46,9 +48,30 @@ class RemovalReason(models.TextChoices):
     DECEASED = "deceased", "Décédée"
     MERGED = "merged", "Doublon fusionné"
     ERASED = "erased", "Effacement demandé"
+    REFUSED = "refused", "Demande refusée par la commune"
+
+
+def new_reference() -> str:
+    """A short reference to give on the phone: "RV-" and 8 letters/digits without look-alikes."""
+    alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+    return "RV-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class RegistrationQuerySet(models.QuerySet):
+    def active(self) -> models.QuerySet:
+        """Validated and not removed: the people the register watches over."""
+        return self.filter(removed_at__isnull=True, validated_at__isnull=False)
+
+    def pending(self) -> models.QuerySet:
+        """Asked for on the public page, not yet validated or refused by the commune."""
+        return self.filter(removed_at__isnull=True, validated_at__isnull=True)
 
 
 class Registration(models.Model):
+    """A registration; one asked for on the public page waits "to be validated"
+    (``validated_at`` empty) until an agent of the commune validates or refuses it."""
+
+    reference = models.CharField("référence", max_length=12, unique=True, null=True, blank=True)
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="+", verbose_name="personne"
     )
@@ -69,11 +92,15 @@ class Registration(models.Model):
     registered_by_kind = models.CharField(
         "inscrite par", max_length=12, choices=RegisteredBy.choices, default=RegisteredBy.SELF
     )
+    #: a relative or professional who asked on the public page: their name and phone
+    requester_name = EncryptedTextField("demandée par (nom)", blank=True)
+    requester_phone = EncryptedTextField("demandée par (téléphone)", blank=True)
     share_with_professionals = models.BooleanField(
         "accepte que ses soignants sachent qu'elle est inscrite", default=False
     )
     created_at = models.DateTimeField("inscrite le", default=timezone.now)
     confirmed_at = models.DateTimeField("confirmée le", default=timezone.now, db_index=True)
+    validated_at = models.DateTimeField("validée le", null=True, blank=True, db_index=True)
     removed_at = models.DateTimeField("retirée le", null=True, blank=True, db_index=True)
     removal_reason = models.CharField(
         "motif du retrait", max_length=16, choices=RemovalReason.choices, blank=True
@@ -89,14 +116,18 @@ class Registration(models.Model):
         verbose_name="saisie par",
     )
 
+    objects = RegistrationQuerySet.as_manager()
+
     class Meta:
         verbose_name = "inscription au registre"
         verbose_name_plural = "inscriptions au registre"
         ordering = ["commune_id", "pk"]
         constraints = [
+            # one validated registration per person; requests waiting for validation may
+            # repeat one (the agent joins them to it, never silently)
             models.UniqueConstraint(
                 fields=["person"],
-                condition=models.Q(removed_at__isnull=True),
+                condition=models.Q(removed_at__isnull=True, validated_at__isnull=False),
                 name="register_one_active_registration_per_person",
             )
         ]
@@ -106,7 +137,17 @@ class Registration(models.Model):
 
     @property
     def active(self) -> bool:
-        return self.removed_at is None
+        return self.removed_at is None and self.validated_at is not None
+
+    @property
+    def pending(self) -> bool:
+        return self.removed_at is None and self.validated_at is None
+
+    @property
+    def requester_phone_display(self) -> str:
+        from maillage.care.people.models import phone_display
+
+        return phone_display(self.requester_phone) if self.requester_phone else ""
 
     def scope_communes(self) -> set[str]:
         return {self.commune_id}
@@ -199,3 +240,38 @@ class CallAssignment(models.Model):
 
     def scope_communes(self) -> set[str]:
         return {self.registration.commune_id}
+
+
+class ConfirmationReminder(models.Model):
+    """One reminder that a registration's yearly confirmation falls due, by one medium: claimed
+    before sending (unique per registration, due date, stage and medium), so that no reminder
+    leaves twice, even from two workers or a retried run; a new due date (after a
+    confirmation) gets its own. Holds no text and no address."""
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="reminders"
+    )
+    due_on = models.DateField("échéance")
+    #: days before the due date (30, 7), 0: overdue (the registration will be removed)
+    stage = models.PositiveSmallIntegerField("jours avant l'échéance")
+    medium = models.CharField(max_length=5, choices=[("sms", "SMS"), ("email", "Courriel")])
+    status = models.CharField(
+        max_length=8,
+        choices=[("sending", "En cours d'envoi"), ("sent", "Envoyé"), ("failed", "Échec")],
+        default="sending",
+    )
+    error = models.CharField(max_length=80, blank=True)  # the exception's class name only
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "rappel de reconfirmation"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "due_on", "stage", "medium"],
+                name="register_reminder_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Rappel n° {self.pk} ({self.stage} j, {self.medium})"

@@ -76,7 +76,8 @@ def _empty(registrations: Any) -> int:
     CallAssignment.objects.filter(registration_id__in=ids).update(last_note="")
     return Registration.objects.filter(pk__in=ids).update(
         address="", emergency_contacts="", vulnerability_notes="", power_devices_detail="",
-        attending_doctor="", nurse="", anonymised_at=timezone.now(),
+        attending_doctor="", nurse="", requester_name="", requester_phone="",
+        anonymised_at=timezone.now(),
     )  # fmt: skip
 
 
@@ -93,7 +94,11 @@ def person_registrations(person: Person) -> list[dict[str, Any]]:
             "power_devices_detail": r.power_devices_detail,
             "attending_doctor": r.attending_doctor,
             "nurse": r.nurse,
+            "reference": r.reference,
             "registered_by": r.registered_by_kind,
+            "requester_name": r.requester_name,
+            "requester_phone": r.requester_phone,
+            "validated_at": r.validated_at.isoformat() if r.validated_at else None,
             "share_with_professionals": r.share_with_professionals,
             "created_at": r.created_at.isoformat(),
             "confirmed_at": r.confirmed_at.isoformat(),
@@ -124,18 +129,20 @@ def erase_registrations(person: Person) -> int:
 def merge_registrations(kept: Person, gone: Person) -> int:
     """A merge of two persons: the duplicate's registrations are the kept person's; when both
     are registered, the duplicate's active registration is closed (one active per person)."""
-    if Registration.objects.filter(person=kept, removed_at__isnull=True).exists():
-        Registration.objects.filter(person=gone, removed_at__isnull=True).update(
+    if Registration.objects.active().filter(person=kept).exists():
+        Registration.objects.active().filter(person=gone).update(
             removed_at=timezone.now(), removal_reason=RemovalReason.MERGED
         )
     return Registration.objects.filter(person=gone).update(person=kept)
 
 
 def register() -> None:
-    from maillage.care.people import summary
+    from maillage.care.people import flags, summary
+    from maillage.care.register.services.registrations import shared_flags
     from maillage.care.register.services.summary import register_figures
 
     summary.register("register", register_figures)
+    flags.register(shared_flags)
     identity.register_merge(merge_registrations)
     permissions.register(Registration, registration_rule)
     permissions.register(CallAssignment, assignment_rule)

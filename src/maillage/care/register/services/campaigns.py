@@ -44,17 +44,39 @@ def _user_communes(user: Any) -> set[str] | None:
     return profile_communes(user)
 
 
+def territories_for(user: Any) -> list[Any]:
+    """The territories ``user`` may open a campaign on as a whole: their own (an
+    administrator: every saved territory)."""
+    from maillage.territory.models import Territory
+
+    role = role_of(user)
+    if role == Role.ADMINISTRATOR:
+        return list(Territory.objects.order_by("name")[:200])
+    profile = getattr(user, "profile", None)
+    if role not in OPENERS or profile is None or profile.pk is None:
+        return []
+    return list(profile.territories.order_by("name"))
+
+
 def open_campaign(
     user: Any,
     kind: str,
     level: str,
-    communes: set[str],
+    communes: set[str] | None = None,
     max_attempts: int = 3,
     now: dt.datetime | None = None,
+    territory: str = "",
 ) -> Campaign:
-    """Open an alert on ``communes`` (all within the user's territories) and put every person
-    registered there on the call list. RegisterError in French on a bad kind, level or
-    commune; PermissionDenied outside the user's communes."""
+    """Open an alert on ``communes`` and/or every commune of one of the user's territories
+    (``territory``, its slug), all within the user's territories, and put every person
+    registered there on the call list. RegisterError in French on a bad kind, level, commune
+    or territory; PermissionDenied outside the user's communes."""
+    communes = set(communes or ())
+    if territory:
+        chosen = next((t for t in territories_for(user) if t.slug == territory), None)
+        if chosen is None:
+            raise RegisterError("Territoire inconnu ou qui n'est pas le vôtre.")
+        communes |= set(chosen.communes.values_list("code", flat=True))
     if kind not in CampaignKind.values:
         raise RegisterError("Type d'alerte inconnu.")
     if level not in Level.values:
@@ -78,9 +100,9 @@ def open_campaign(
             else None, opened_at=now, max_attempts=max_attempts,
         )  # fmt: skip
         campaign.communes.set(sorted(known))
-        ids = Registration.objects.filter(
-            removed_at__isnull=True, commune_id__in=known
-        ).values_list("pk", flat=True)
+        ids = (
+            Registration.objects.active().filter(commune_id__in=known).values_list("pk", flat=True)
+        )
         CallAssignment.objects.bulk_create(
             [CallAssignment(campaign=campaign, registration_id=pk, updated_at=now) for pk in ids],
             batch_size=1000,

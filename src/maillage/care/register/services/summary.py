@@ -16,7 +16,7 @@ DUE_DAYS = 30
 
 
 def active_registrations(communes: set[str]) -> Any:
-    return Registration.objects.filter(removed_at__isnull=True, commune_id__in=communes)
+    return Registration.objects.active().filter(commune_id__in=communes)
 
 
 def confirmation_cutoff(now: dt.datetime, months: int = CONFIRM_MONTHS) -> dt.datetime:
@@ -34,6 +34,7 @@ def register_figures(communes: set[str], now: dt.datetime) -> dict[str, Any]:
     campaigns = Campaign.objects.filter(communes__in=communes).distinct()
     return {
         "people": active.count(),
+        "pending": Registration.objects.pending().filter(commune_id__in=communes).count(),
         "campaigns": campaigns.count(),
         "open_campaigns": campaigns.filter(closed_at__isnull=True).count(),
         "to_confirm": active.filter(confirmed_at__lt=due).count(),

@@ -12,7 +12,6 @@ never write (the audit of reads aside) — the call screen takes a person only o
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from django.contrib import messages
@@ -32,10 +31,16 @@ from maillage.care.register.forms import CampaignForm, RegistrationForm
 from maillage.care.register.models import CallAssignment, Campaign, Outcome, Registration
 from maillage.care.register.personal_data import profile_communes
 from maillage.care.register.services import campaigns as campaign_service
+from maillage.care.register.services import prefect, reminders
 from maillage.care.register.services import registrations as service
-from maillage.care.register.services.summary import campaign_figures, register_figures
+from maillage.care.register.services.summary import (
+    DUE_DAYS,
+    campaign_figures,
+    register_figures,
+)
 
 AGENTS = [Role.CCAS_AGENT, Role.ADMINISTRATOR]
+DUE_WINDOW = dt.timedelta(days=DUE_DAYS)
 OPENERS = [Role.CCAS_AGENT, Role.COORDINATOR, Role.ADMINISTRATOR]
 PREFECT = [Role.COORDINATOR, Role.ADMINISTRATOR]
 
@@ -87,18 +92,25 @@ def register_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Personne inscrite ({registration}).")
             return redirect("register:list")
-    rows = list(
-        service.visible(request.user, communes).order_by(
-            "commune__name", "person__birth_name", "pk"
-        )[:500]
-    )
-    audit.record_list(request.user, rows, service.PURPOSE)
     now = timezone.now()
+    only_due = request.GET.get("echeance") == "1"
+    shown = service.visible(request.user, communes)
+    if only_due:
+        shown = shown.filter(confirmed_at__lt=service.confirmation_cutoff(now + DUE_WINDOW))
+    rows = list(shown.order_by("commune__name", "person__birth_name", "pk")[:500])
+    waiting = [(r, service.duplicates(request.user, r))
+               for r in service.pending(request.user, communes)[:100]]  # fmt: skip
+    seen = [*rows, *(r for r, _ in waiting)]
+    audit.record_list(request.user, seen, service.PURPOSE)
+    others = [other for _, found in waiting for _, other, _ in found["pairs"]]
+    if others:
+        audit.record_list(request.user, others, service.PURPOSE, duplicates=True)
     return render(
         request, "register/list.html",
-        {"form": form, "registrations": rows, "no_territory": communes is not None and not communes,
-         "figures": register_figures(communes, now) if communes is not None else None,
-         "due": service.confirmation_cutoff(now + dt.timedelta(days=30))},
+        {"form": form, "registrations": reminders.due_rows(rows, now), "pending": waiting,
+         "only_due": only_due,
+         "no_territory": communes is not None and not communes,
+         "figures": register_figures(communes, now) if communes is not None else None},
         status=400 if request.method == "POST" else 200,
     )  # fmt: skip
 
@@ -122,6 +134,27 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("register:list")
 
 
+DECISIONS = {
+    "validate": (service.validate, "Demande validée : la personne est inscrite au registre."),
+    "join": (service.join_existing, "Demande jointe à l'inscription existante, reconfirmée."),
+    "refuse": (service.refuse, "Demande refusée."),
+}
+
+
+@personal_data_required(roles=AGENTS)
+@require_POST
+def decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    """Validate, join to the existing registration, or refuse a public request."""
+    act, done = DECISIONS[decision]
+    try:
+        act(request.user, _registration(request, pk, "update"))
+    except service.RegisterError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return redirect("register:list")
+
+
 @personal_data_required(roles=AGENTS)
 @require_POST
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
@@ -142,16 +175,22 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def campaigns(request: HttpRequest) -> HttpResponse:
     communes = _communes(request)
-    form = CampaignForm(request.POST or None, communes=_commune_choices(communes))
+    territories = [(t.slug, f"{t.name} ({t.communes.count()} communes)")
+                   for t in campaign_service.territories_for(request.user)]  # fmt: skip
+    form = CampaignForm(
+        request.POST or None, communes=_commune_choices(communes), territories=territories
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             campaign = campaign_service.open_campaign(
                 request.user, data["kind"], data["level"], set(data["communes"]),
-                max_attempts=data["max_attempts"],
+                max_attempts=data["max_attempts"], territory=data.get("territory") or "",
             )  # fmt: skip
         except service.RegisterError as exc:
             form.add_error(None, str(exc))
+        except PermissionDenied:
+            form.add_error(None, "Ces communes ne sont pas dans votre territoire.")
         else:
             messages.success(request, "Campagne ouverte : les appels peuvent commencer.")
             return redirect("register:campaign", pk=campaign.pk)
@@ -240,32 +279,18 @@ def outcome(request: HttpRequest, pk: int, call: int) -> HttpResponse:
 
 # --- the prefect's list -----------------------------------------------------------------------
 
-PREFECT_COLUMNS = [
-    "commune", "nom", "prénom", "date de naissance", "téléphone", "adresse", "vit seule",
-    "mobilité", "appareil électrique", "personnes à prévenir", "inscrite le", "synthétique",
-]  # fmt: skip
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 @personal_data_required(roles=PREFECT)
-def prefect_list(request: HttpRequest) -> HttpResponse:
-    """The nominative list the prefect may ask for (CSV), audited as an export."""
-    communes = _communes(request)
-    rows = list(service.visible(request.user, communes).order_by("commune__name", "pk"))
-    audit.record_list(request.user, rows, "register_prefect", action="export")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="registre-personnes-vulnerables.csv"'
+def prefect_list(request: HttpRequest, fmt: str = "csv") -> HttpResponse:
+    """The nominative list the prefect may ask for (CSV or XLSX), audited as an export."""
+    table = prefect.rows(request.user, _communes(request), fmt)
+    body = prefect.to_csv(table) if fmt == "csv" else prefect.to_xlsx(table)
+    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="registre-personnes-vulnerables.{fmt}"'
     response["Cache-Control"] = "no-store"
-    response.write("\ufeff")
-    writer = csv.writer(response, delimiter=";")
-    writer.writerow(PREFECT_COLUMNS)
-    for r in rows:
-        p = r.person
-        writer.writerow([
-            r.commune.name, (p.used_name or p.birth_name), p.used_first_name or p.first_names,
-            p.birth_date.strftime("%d/%m/%Y") if p.birth_date else "", p.phone_display,
-            r.address, "oui" if r.living_alone else "non", r.get_mobility_display(),
-            "oui" if r.power_devices else "non", r.emergency_contacts,
-            timezone.localtime(r.created_at).strftime("%d/%m/%Y"),
-            "synthétique" if r.synthetic else "",
-        ])  # fmt: skip
     return response

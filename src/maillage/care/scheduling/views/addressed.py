@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from maillage.accounts.models import Role
-from maillage.care.people import audit
+from maillage.care.people import audit, flags
 from maillage.care.people.views import personal_data_required
 from maillage.care.scheduling.services import addressed
 from maillage.care.scheduling.services.booking import BookingError, NotAllowed
@@ -29,6 +29,7 @@ def addressed_page(request: HttpRequest) -> HttpResponse:
     linked = addressed.practitioner_id_of(request.user) is not None
     rows = addressed.addressed_bookings(request.user)
     audit.record_list(request.user, rows.bookings, addressed.PURPOSE)
+    flags.annotate(request.user, [b.person for b in rows.bookings])  # e.g. on a register
     return render(
         request,
         "scheduling/gp/addressed.html",

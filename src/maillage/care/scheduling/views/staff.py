@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from maillage.accounts.models import Role
 from maillage.accounts.permissions import role_of
-from maillage.care.people import audit
+from maillage.care.people import audit, flags
 from maillage.care.people.views import personal_data_required
 from maillage.care.scheduling.models import Act, Booking, BookingStatus, Outcome, Site, Visit
 from maillage.care.scheduling.services import attendance, outcomes
@@ -111,6 +111,7 @@ def _context(request: HttpRequest, slug: str, day: str) -> dict[str, Any]:
 def day_view(request: HttpRequest, slug: str, day: str) -> HttpResponse:
     context = _context(request, slug, day)
     audit.record_list(request.user, context["bookings"], attendance.PURPOSE)
+    flags.annotate(request.user, [b.person for b in context["bookings"]])  # e.g. on a register
     context.update(
         acts=Act.choices,
         outcomes=Outcome.choices,
