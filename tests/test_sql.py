@@ -55,7 +55,9 @@ def test_joined_rows_decrypt_encrypted_fields_and_keep_order(demo_db):
     first = Person.objects.create(
         birth_name="ALPHA", first_names="Anne", birth_date=born, sex="F", notes="diabète"
     )
-    second = Person.objects.create(birth_name="BETA", first_names="Berthe", birth_date=born, sex="F")
+    second = Person.objects.create(
+        birth_name="BETA", first_names="Berthe", birth_date=born, sex="F"
+    )
     with connection.cursor() as cursor:  # the column holds ciphertext, not the note
         cursor.execute("SELECT notes FROM people_person WHERE id = %s", [first.pk])
         assert "diabète" not in str(cursor.fetchone()[0])

@@ -222,3 +222,25 @@ def test_a_near_duplicate_is_proposed_as_a_merge_before_validation(agent_a):
     assert request.person_id == person.pk and request.pending
     assert client.post(f"/soins/registre/{request.pk}/joindre/").status_code == 302
     assert Registration.objects.active().get().pk == existing.pk
+
+
+def test_a_request_no_agent_answers_is_closed_after_90_days_then_anonymised(agent_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from maillage.care.people import retention
+
+    assert public().post("/registre/", PUBLIC).status_code == 200  # its reference, at once
+    request = Registration.objects.get()
+    assert request.pending
+    now = timezone.now()
+    assert registrations.remove_unconfirmed(now + dt.timedelta(days=89)) == 0
+    assert registrations.remove_unconfirmed(now + dt.timedelta(days=91)) == 1
+    request.refresh_from_db()
+    assert request.removed_at is not None and not request.pending
+    assert registrations.pending(agent_a, {SAINT_DIZIER}).count() == 0
+    # past retention the request's data goes, as for any removed registration
+    retention.anonymise_expired(now + dt.timedelta(days=91 + 400))
+    request.refresh_from_db()
+    assert "Tilleuls" not in (request.address or "")

@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 
 from maillage.analytics.attachment import AGE_GROUP_LABELS, COUNTED, CRITERIA, Weights
-from maillage.care.people.forms import IdentityForm
+from maillage.care.people.forms import IdentityForm, find_commune
 from maillage.territory.models import Commune
 
 #: The criteria as the form asks them (age ≥ 70 comes from the birth date).
@@ -26,32 +25,6 @@ CONSENT = (
     "J'accepte que ces informations soient utilisées par la CPTS et transmises au médecin "
     "qui me sera proposé, pour me trouver un médecin traitant."
 )
-
-
-def find_commune(text: str) -> Commune:
-    """The commune a person typed: its name, its postal code, or both ("52100 Saint-Dizier");
-    ValidationError in French when none or several match."""
-    words = " ".join((text or "").replace(",", " ").split())
-    if not words:
-        raise forms.ValidationError("Indiquez votre commune.")
-    code = next((w for w in words.split() if w.isdigit() and len(w) == 5), "")
-    name = " ".join(w for w in words.split() if w != code).replace(" ", "-")
-    found = Commune.objects.all()
-    if code:
-        found = found.filter(Q(postal_codes__contains=code) | Q(code=code))
-    if name:
-        found = found.filter(Q(name__iexact=name) | Q(name__iexact=name.replace("-", " ")))
-    found = list(found.order_by("name")[:6])
-    if not found:
-        raise forms.ValidationError(
-            f"Commune inconnue : « {words[:60]} ». Indiquez son nom ou son code postal."
-        )
-    if len(found) > 1:
-        names = ", ".join(f"{c.name} ({c.departement_id})" for c in found[:5])
-        raise forms.ValidationError(
-            f"Plusieurs communes correspondent ({names}) : précisez le code postal et le nom."
-        )
-    return found[0]
 
 
 class RequestForm(IdentityForm):

@@ -8,10 +8,9 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from maillage.care.attachment.forms import find_commune
 from maillage.care.letters.models import Channel, Destination, discharge_errors
 from maillage.care.letters.services import imports
-from maillage.care.people.forms import IdentityForm
+from maillage.care.people.forms import IdentityForm, find_commune
 from maillage.directory.models import Organization, Practitioner
 from maillage.territory.models import Commune
 

@@ -159,7 +159,7 @@ class PublicRegistrationForm(IdentityForm):
         self.fields["phone"].help_text = "Le numéro où l'appeler pendant une alerte."
 
     def clean_commune(self) -> Any:
-        from maillage.care.attachment.forms import find_commune
+        from maillage.care.people.forms import find_commune
 
         return find_commune(self.cleaned_data["commune"])
 

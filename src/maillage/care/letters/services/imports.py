@@ -32,11 +32,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from maillage.care.attachment.forms import find_commune
 from maillage.care.letters.models import Discharge, ImportDraft, discharge_errors
 from maillage.care.letters.personal_data import PURPOSE, hospitals_of
 from maillage.care.letters.services import discharges as service
 from maillage.care.people import audit
+from maillage.care.people.forms import find_commune
 from maillage.care.people.services import normalise_traits
 from maillage.directory.models import Organization, Practitioner
 from maillage.territory.models import Commune

@@ -322,14 +322,25 @@ def remove(
     return registration
 
 
+#: Days a request of the public page may wait for the commune's answer; then it is closed,
+#: and the retention run anonymises it like any removed registration.
+PENDING_DAYS = 90
+
+
 def remove_unconfirmed(now: dt.datetime | None = None) -> int:
-    """Registrations not confirmed for 12 months and a month of grace: removed (audited)."""
+    """Registrations not confirmed for 12 months and a month of grace, and public requests
+    no agent answered in :data:`PENDING_DAYS`: removed (audited)."""
     now = now or timezone.now()
     cutoff = confirmation_cutoff(now, months=12 + GRACE_MONTHS)
     n = 0
     with transaction.atomic():
         stale = Registration.objects.active().select_for_update().filter(confirmed_at__lt=cutoff)
-        for registration in stale:
+        unanswered = (
+            Registration.objects.pending()
+            .select_for_update()
+            .filter(created_at__lt=now - dt.timedelta(days=PENDING_DAYS))
+        )
+        for registration in [*stale, *unanswered]:
             registration.removed_at = now
             registration.removal_reason = RemovalReason.NOT_CONFIRMED
             registration.save(update_fields=["removed_at", "removal_reason"])
