@@ -22,7 +22,27 @@ CHOICE_ERRORS = {
 }
 
 
-class RegistrationForm(IdentityForm):
+class _RegistrationData:
+    """What both registration forms hand to the service: the identity traits given, and the
+    register's details."""
+
+    cleaned_data: dict[str, Any]
+
+    def traits(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        keys = ("birth_name", "first_names", "used_name", "used_first_name", "birth_date", "sex",
+                "phone", "email")  # fmt: skip
+        return {k: data[k] for k in keys if data.get(k) not in (None, "")}
+
+    def details(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        keys = ("address", "emergency_contacts", "living_alone", "mobility", "power_devices",
+                "power_devices_detail", "attending_doctor", "nurse", "vulnerability_notes",
+                "share_with_professionals")  # fmt: skip
+        return {k: data[k] for k in keys}
+
+
+class RegistrationForm(_RegistrationData, IdentityForm):
     commune = forms.ChoiceField(label="Commune", error_messages=CHOICE_ERRORS)
     address = forms.CharField(
         label="Adresse", max_length=300, widget=forms.Textarea(attrs={"rows": 2})
@@ -63,19 +83,6 @@ class RegistrationForm(IdentityForm):
         super().__init__(*args, **kwargs)
         self.fields["commune"].choices = [("", "—"), *communes]
 
-    def traits(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        keys = ("birth_name", "first_names", "used_name", "used_first_name", "birth_date", "sex",
-                "phone", "email")  # fmt: skip
-        return {k: data[k] for k in keys if data.get(k) not in (None, "")}
-
-    def details(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        keys = ("address", "emergency_contacts", "living_alone", "mobility", "power_devices",
-                "power_devices_detail", "attending_doctor", "nurse", "vulnerability_notes",
-                "share_with_professionals")  # fmt: skip
-        return {k: data[k] for k in keys}
-
 
 PUBLIC_CONSENT = (
     "La personne inscrite accepte que sa commune (son CCAS) garde ces informations dans son "
@@ -95,7 +102,7 @@ FILLED_BY = [
 ]
 
 
-class PublicRegistrationForm(IdentityForm):
+class PublicRegistrationForm(_RegistrationData, IdentityForm):
     """The request on the public page, with no account: who fills it in, the person's identity
     and the minimal data of the watch, consent. The commune is typed (name or postal code)."""
 
@@ -189,19 +196,6 @@ class PublicRegistrationForm(IdentityForm):
         if data.get("power_devices_detail") and not data.get("power_devices"):
             data["power_devices"] = True
         return data
-
-    def traits(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        keys = ("birth_name", "first_names", "used_name", "used_first_name", "birth_date", "sex",
-                "phone", "email")  # fmt: skip
-        return {k: data[k] for k in keys if data.get(k) not in (None, "")}
-
-    def details(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        keys = ("address", "emergency_contacts", "living_alone", "mobility", "power_devices",
-                "power_devices_detail", "attending_doctor", "nurse", "vulnerability_notes",
-                "share_with_professionals")  # fmt: skip
-        return {k: data[k] for k in keys}
 
 
 class CampaignForm(forms.Form):
